@@ -1,0 +1,159 @@
+package kdb
+
+import (
+	"errors"
+	"strings"
+)
+
+// Name types (RFC 4120 §6.2) that MIT infers when parsing a name.
+const (
+	NameTypePrincipal int32 = 1
+	NameTypeSrvInst   int32 = 2
+)
+
+// ErrMalformedName is returned for names krb5_parse_name rejects; the text
+// is MIT's (KRB5_PARSE_MALFORMED).
+var ErrMalformedName = errors.New("Malformed representation of principal")
+
+// Name is a parsed principal name.
+type Name struct {
+	Components []string
+	Realm      string
+}
+
+// ParseName parses an unparsed principal name with MIT's rules
+// (krb5_parse_name): "/" separates components, the first unquoted "@"
+// starts the realm, and a backslash quotes the next character, with \n, \t,
+// \b and \0 standing for newline, tab, backspace and NUL. A name without a
+// realm gets defaultRealm. Any byte may appear in a component.
+func ParseName(s, defaultRealm string) (Name, error) {
+	var n Name
+	var cur strings.Builder
+	inRealm := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '/':
+			if inRealm {
+				return Name{}, nameError(s)
+			}
+			n.Components = append(n.Components, cur.String())
+			cur.Reset()
+		case c == '@':
+			if inRealm {
+				return Name{}, nameError(s)
+			}
+			n.Components = append(n.Components, cur.String())
+			cur.Reset()
+			inRealm = true
+		default:
+			if c == '\\' {
+				i++
+				if i == len(s) {
+					return Name{}, nameError(s)
+				}
+				c = unquote(s[i])
+			}
+			cur.WriteByte(c)
+		}
+	}
+	if inRealm {
+		n.Realm = cur.String()
+	} else {
+		n.Components = append(n.Components, cur.String())
+		n.Realm = defaultRealm
+	}
+	return n, nil
+}
+
+func nameError(s string) error {
+	return &NameError{Name: s}
+}
+
+// NameError says which name could not be parsed.
+type NameError struct{ Name string }
+
+func (e *NameError) Error() string {
+	return ErrMalformedName.Error() + " \"" + e.Name + "\""
+}
+
+// Unwrap lets errors.Is match ErrMalformedName.
+func (e *NameError) Unwrap() error { return ErrMalformedName }
+
+func unquote(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case '0':
+		return 0
+	}
+	return c
+}
+
+// String unparses the name as krb5_unparse_name does: the form stored as
+// the database key and written to dumps.
+func (n Name) String() string {
+	var b strings.Builder
+	for i, c := range n.Components {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		quote(&b, c)
+	}
+	b.WriteByte('@')
+	quote(&b, n.Realm)
+	return b.String()
+}
+
+func quote(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '@', '/', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\b':
+			b.WriteString(`\b`)
+		case 0:
+			b.WriteString(`\0`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+// NameType is the name type MIT infers for a parsed name
+// (k5_infer_principal_type): krbtgt/X is a service instance, all else a
+// plain principal.
+func (n Name) NameType() int32 {
+	if len(n.Components) == 2 && n.Components[0] == "krbtgt" {
+		return NameTypeSrvInst
+	}
+	return NameTypePrincipal
+}
+
+// Salt is the default ("normal") salt: the realm followed by every
+// component, with no separators.
+func (n Name) Salt() string {
+	return n.Realm + strings.Join(n.Components, "")
+}
+
+// Equal reports whether two names are the same principal.
+func (n Name) Equal(o Name) bool {
+	if n.Realm != o.Realm || len(n.Components) != len(o.Components) {
+		return false
+	}
+	for i := range n.Components {
+		if n.Components[i] != o.Components[i] {
+			return false
+		}
+	}
+	return true
+}
