@@ -93,7 +93,7 @@ type MasterKeys struct {
 
 // ErrBadMasterKey means the given key opens none of K/M's keys: a wrong
 // master password or a stash from another realm. The text is MIT's.
-var ErrBadMasterKey = errors.New("Stored master key is corrupted")
+var ErrBadMasterKey = errors.New("Unable to decrypt latest master key with the provided master key")
 
 // LoadMasterKeys unlocks K/M's key list with one master key, as
 // krb5_def_fetch_mkey_list does: the key opens K/M's newest key directly,

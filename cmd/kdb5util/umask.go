@@ -1,0 +1,5 @@
+package main
+
+import "syscall"
+
+func setUmask() { syscall.Umask(0o077) }

@@ -1,0 +1,446 @@
+package krb5x
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/des"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rc4"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/jcmturner/gokrb5/v8/crypto/rfc3961"
+	"github.com/jcmturner/gokrb5/v8/crypto/rfc8009"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// ErrIntegrity reports a ciphertext whose checksum does not match, MIT's
+// KRB5KRB_AP_ERR_BAD_INTEGRITY ("Decrypt integrity check failed").
+var ErrIntegrity = errors.New("integrity check failed")
+
+// ErrMessageSize reports a ciphertext too short or of a length the enctype
+// cannot produce, MIT's KRB5_BAD_MSIZE.
+var ErrMessageSize = errors.New("message size is incompatible with encryption type")
+
+// ErrUnsupportedEnctype reports an enctype this package cannot use for the
+// requested operation, MIT's KRB5_BAD_ENCTYPE.
+var ErrUnsupportedEnctype = errors.New("unsupported encryption type")
+
+// profile is the RFC 3961 encryption profile an enctype follows.
+type profile int
+
+const (
+	// profileDK is the simplified profile of RFC 3961 §5.3 (MIT
+	// krb5int_dk_encrypt): E(confounder|plaintext|pad) | HMAC(plaintext).
+	profileDK profile = iota
+	// profileETM is RFC 8009 (MIT krb5int_etm_encrypt):
+	// E(confounder|plaintext) | HMAC(iv|ciphertext).
+	profileETM
+	// profileRC4 is RFC 4757 (MIT krb5int_arcfour_encrypt).
+	profileRC4
+)
+
+// Cipher encrypts and decrypts with one key and one key usage. The derived
+// keys are computed once, so a stream of messages under the same key (a
+// kprop session's KRB-PRIV blocks) pays for key derivation only once. A
+// Cipher is immutable and safe for concurrent use.
+type Cipher struct {
+	etype   int32
+	profile profile
+	block   cipher.Block     // keyed with Ke (DK, ETM)
+	hash    func() hash.Hash // HMAC hash for Ki
+	ki      []byte           // integrity key; for RC4 the usage key K1
+	ki8     []byte           // RC4 only: K1 for usage 8, the fallback for usage 9
+	macLen  int              // bytes of HMAC output kept
+}
+
+// NewCipher derives the encryption and integrity keys of key for usage.
+// Any usage is accepted, including 0, which MIT uses for keys at rest
+// (src/lib/kdb/encrypt_key.c).
+func NewCipher(key types.EncryptionKey, usage uint32) (*Cipher, error) {
+	etype := key.KeyType
+	if want := KeySize(etype); want == 0 || len(key.KeyValue) != want {
+		if want == 0 {
+			return nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(etype))
+		}
+		return nil, fmt.Errorf("%s key is %d bytes, want %d", EnctypeName(etype), len(key.KeyValue), want)
+	}
+	c := &Cipher{etype: etype}
+	base := key.KeyValue
+	var err error
+	switch etype {
+	case EnctypeDES3CBCSHA1:
+		c.profile, c.hash, c.macLen = profileDK, sha1.New, sha1.Size
+		c.block, c.ki, err = deriveDK(des.NewTripleDESCipher, base, usage, des3RandomToKey)
+	case EnctypeAES128CTSHMACSHA196, EnctypeAES256CTSHMACSHA196:
+		c.profile, c.hash, c.macLen = profileDK, sha1.New, 12
+		c.block, c.ki, err = deriveDK(aes.NewCipher, base, usage, nil)
+	case EnctypeAES128CTSHMACSHA256:
+		c.profile, c.hash, c.macLen = profileETM, sha256.New, 16
+		c.block, c.ki, err = deriveETM(etype, base, usage, 128, 128)
+	case EnctypeAES256CTSHMACSHA384:
+		c.profile, c.hash, c.macLen = profileETM, sha512.New384, 24
+		c.block, c.ki, err = deriveETM(etype, base, usage, 256, 192)
+	case EnctypeARCFOURHMAC:
+		c.profile, c.hash, c.macLen = profileRC4, md5.New, md5.Size
+		c.ki = rc4UsageKey(base, usage)
+		if usage == 9 {
+			c.ki8 = rc4UsageKey(base, 8)
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(etype))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: derive keys for usage %d: %w", EnctypeName(etype), usage, err)
+	}
+	return c, nil
+}
+
+// usageConstant is the RFC 3961 §5.3 well-known constant: the usage as 4
+// bytes big-endian followed by 0xAA (Ke), 0x55 (Ki) or 0x99 (Kc). MIT uses
+// the same labels for RFC 8009.
+func usageConstant(usage uint32, kind byte) []byte {
+	var c [5]byte
+	binary.BigEndian.PutUint32(c[:], usage)
+	c[4] = kind
+	return c[:]
+}
+
+// deriveDK derives Ke (as a ready block cipher) and Ki with RFC 3961 DK.
+func deriveDK(newBlock func([]byte) (cipher.Block, error), base []byte, usage uint32, randomToKey func([]byte) []byte) (cipher.Block, []byte, error) {
+	ke, err := dk(newBlock, base, usageConstant(usage, 0xAA), randomToKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	ki, err := dk(newBlock, base, usageConstant(usage, 0x55), randomToKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := newBlock(ke)
+	return b, ki, err
+}
+
+// dk is RFC 3961 §5.1 DK(base, constant) = random-to-key(DR(base,
+// constant)), where DR encrypts n-fold(constant) with a zero IV and feeds
+// the output back until there are enough bytes. randomToKey nil means the
+// identity (AES); DES3 needs 21 random bytes for its 24-byte key.
+func dk(newBlock func([]byte) (cipher.Block, error), base, constant []byte, randomToKey func([]byte) []byte) ([]byte, error) {
+	b, err := newBlock(base)
+	if err != nil {
+		return nil, err
+	}
+	n := len(base)
+	if randomToKey != nil {
+		n = des3SeedSize
+	}
+	bs := b.BlockSize()
+	blk := rfc3961.Nfold(constant, bs*8)
+	out := make([]byte, 0, n+bs)
+	for len(out) < n {
+		b.Encrypt(blk, blk)
+		out = append(out, blk...)
+	}
+	out = out[:n]
+	if randomToKey != nil {
+		out = randomToKey(out)
+	}
+	return out, nil
+}
+
+// deriveETM derives Ke and Ki with RFC 8009's KDF-HMAC-SHA2; for
+// aes256-sha2 Ke is 256 bits but Ki only 192 (half the SHA-384 output).
+func deriveETM(etype int32, base []byte, usage uint32, keBits, kiBits int) (cipher.Block, []byte, error) {
+	e, err := gokrbEtype(etype)
+	if err != nil {
+		return nil, nil, err
+	}
+	ke := rfc8009.KDF_HMAC_SHA2(base, usageConstant(usage, 0xAA), nil, keBits, e)
+	ki := rfc8009.KDF_HMAC_SHA2(base, usageConstant(usage, 0x55), nil, kiBits, e)
+	b, err := aes.NewCipher(ke)
+	return b, ki, err
+}
+
+// rc4UsageKey is RFC 4757's K1 = HMAC-MD5(key, usage as 4 bytes
+// little-endian), after MIT's krb5int_arcfour_translate_usage. MIT keeps
+// usage 9 (as Microsoft does) where the RFC says 8.
+func rc4UsageKey(key []byte, usage uint32) []byte {
+	switch usage {
+	case 3:
+		usage = 8
+	case 23:
+		usage = 13
+	}
+	var salt [4]byte
+	binary.LittleEndian.PutUint32(salt[:], usage)
+	return hmacSum(md5.New, key, salt[:])
+}
+
+func hmacSum(h func() hash.Hash, key []byte, data ...[]byte) []byte {
+	m := hmac.New(h, key)
+	for _, d := range data {
+		m.Write(d)
+	}
+	return m.Sum(nil)
+}
+
+// StateSize is the length of a cipher state for this enctype: the cipher
+// block size (16 for AES, 8 for DES3), or 0 for RC4, whose MIT cipher state
+// is an RC4 keystream position rather than bytes and is not supported.
+func (c *Cipher) StateSize() int {
+	if c.profile == profileRC4 {
+		return 0
+	}
+	return c.block.BlockSize()
+}
+
+// Overhead is how many bytes longer a ciphertext is than its plaintext
+// (before DES3's padding to a whole block).
+func (c *Cipher) Overhead() int {
+	if c.profile == profileRC4 {
+		return c.macLen + rc4ConfounderSize
+	}
+	return c.block.BlockSize() + c.macLen
+}
+
+const rc4ConfounderSize = 8
+
+// iv returns the CBC IV for state: zeros for a nil state, as MIT treats a
+// NULL ivec.
+func (c *Cipher) iv(state []byte) ([]byte, error) {
+	if c.profile == profileRC4 {
+		if state != nil {
+			return nil, fmt.Errorf("%s: cipher state is not supported", EnctypeName(c.etype))
+		}
+		return nil, nil
+	}
+	bs := c.block.BlockSize()
+	if state == nil {
+		return make([]byte, bs), nil
+	}
+	if len(state) != bs {
+		return nil, fmt.Errorf("%s: cipher state is %d bytes, want %d", EnctypeName(c.etype), len(state), bs)
+	}
+	return state, nil
+}
+
+// Encrypt produces krb5_k_encrypt's output for plaintext, starting from
+// the cipher state state (nil for none), and returns the next cipher state
+// to chain into the following message, as MIT's krb5_mk_priv does with the
+// auth context's cstate. The state passed in is not modified.
+func (c *Cipher) Encrypt(state, plaintext []byte) (ciphertext, nextState []byte, err error) {
+	return c.seal(rand.Reader, state, plaintext)
+}
+
+// seal is Encrypt with the source of the confounder made explicit, so that
+// tests can reproduce published vectors.
+func (c *Cipher) seal(random io.Reader, state, plaintext []byte) ([]byte, []byte, error) {
+	iv, err := c.iv(state)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch c.profile {
+	case profileRC4:
+		return c.sealRC4(random, plaintext)
+	case profileETM:
+		return c.sealETM(random, iv, plaintext)
+	}
+	return c.sealDK(random, iv, plaintext)
+}
+
+func (c *Cipher) sealDK(random io.Reader, iv, plaintext []byte) ([]byte, []byte, error) {
+	bs := c.block.BlockSize()
+	n := bs + len(plaintext)
+	if c.etype == EnctypeDES3CBCSHA1 {
+		n = (n + bs - 1) / bs * bs // zero padding, RFC 3961 §5.3
+	}
+	out := make([]byte, n+c.macLen)
+	if _, err := io.ReadFull(random, out[:bs]); err != nil {
+		return nil, nil, fmt.Errorf("confounder: %w", err)
+	}
+	copy(out[bs:], plaintext)
+	copy(out[n:], hmacSum(c.hash, c.ki, out[:n])[:c.macLen])
+	var next []byte
+	if c.etype == EnctypeDES3CBCSHA1 {
+		cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(out[:n], out[:n])
+		next = append([]byte(nil), out[n-bs:n]...)
+	} else {
+		next = ctsEncrypt(c.block, iv, out[:n])
+	}
+	return out, next, nil
+}
+
+func (c *Cipher) sealETM(random io.Reader, iv, plaintext []byte) ([]byte, []byte, error) {
+	n := aes.BlockSize + len(plaintext)
+	out := make([]byte, n+c.macLen)
+	if _, err := io.ReadFull(random, out[:aes.BlockSize]); err != nil {
+		return nil, nil, fmt.Errorf("confounder: %w", err)
+	}
+	copy(out[aes.BlockSize:], plaintext)
+	next := ctsEncrypt(c.block, iv, out[:n])
+	// RFC 8009 §5 and MIT enc_etm.c: the MAC covers the cipher state too.
+	copy(out[n:], hmacSum(c.hash, c.ki, iv, out[:n])[:c.macLen])
+	return out, next, nil
+}
+
+func (c *Cipher) sealRC4(random io.Reader, plaintext []byte) ([]byte, []byte, error) {
+	out := make([]byte, c.macLen+rc4ConfounderSize+len(plaintext))
+	body := out[c.macLen:]
+	if _, err := io.ReadFull(random, body[:rc4ConfounderSize]); err != nil {
+		return nil, nil, fmt.Errorf("confounder: %w", err)
+	}
+	copy(body[rc4ConfounderSize:], plaintext)
+	sum := hmacSum(md5.New, c.ki, body)
+	copy(out, sum)
+	if err := rc4XOR(hmacSum(md5.New, c.ki, sum), body); err != nil {
+		return nil, nil, err
+	}
+	return out, nil, nil
+}
+
+// Decrypt reverses Encrypt: it checks the ciphertext's integrity, returns
+// the plaintext (for DES3 including the zero padding, as krb5_c_decrypt
+// does; callers store the real length) and the next cipher state. Malformed
+// input gives ErrMessageSize or ErrIntegrity, never a panic.
+func (c *Cipher) Decrypt(state, ciphertext []byte) (plaintext, nextState []byte, err error) {
+	buf, next, err := c.open(state, ciphertext)
+	if err != nil {
+		return nil, nil, err
+	}
+	return buf[c.confounderSize():], next, nil
+}
+
+func (c *Cipher) confounderSize() int {
+	if c.profile == profileRC4 {
+		return rc4ConfounderSize
+	}
+	return c.block.BlockSize()
+}
+
+// open is Decrypt without removing the confounder from the front of the
+// result.
+func (c *Cipher) open(state, ciphertext []byte) ([]byte, []byte, error) {
+	iv, err := c.iv(state)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ciphertext) < c.Overhead() {
+		return nil, nil, fmt.Errorf("%w: %d bytes is shorter than the %d-byte %s overhead",
+			ErrMessageSize, len(ciphertext), c.Overhead(), EnctypeName(c.etype))
+	}
+	switch c.profile {
+	case profileRC4:
+		return c.openRC4(ciphertext)
+	case profileETM:
+		return c.openETM(iv, ciphertext)
+	}
+	return c.openDK(iv, ciphertext)
+}
+
+func (c *Cipher) openDK(iv, ciphertext []byte) ([]byte, []byte, error) {
+	bs := c.block.BlockSize()
+	n := len(ciphertext) - c.macLen
+	body, mac := ciphertext[:n], ciphertext[n:]
+	out := make([]byte, n)
+	var next []byte
+	if c.etype == EnctypeDES3CBCSHA1 {
+		if n%bs != 0 {
+			return nil, nil, fmt.Errorf("%w: %d bytes of DES3 ciphertext is not a whole number of blocks", ErrMessageSize, n)
+		}
+		cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(out, body)
+		next = append([]byte(nil), body[n-bs:]...)
+	} else {
+		next = ctsDecrypt(c.block, iv, out, body)
+	}
+	if !hmac.Equal(hmacSum(c.hash, c.ki, out)[:c.macLen], mac) {
+		return nil, nil, ErrIntegrity
+	}
+	return out, next, nil
+}
+
+func (c *Cipher) openETM(iv, ciphertext []byte) ([]byte, []byte, error) {
+	n := len(ciphertext) - c.macLen
+	body, mac := ciphertext[:n], ciphertext[n:]
+	if !hmac.Equal(hmacSum(c.hash, c.ki, iv, body)[:c.macLen], mac) {
+		return nil, nil, ErrIntegrity
+	}
+	out := make([]byte, n)
+	next := ctsDecrypt(c.block, iv, out, body)
+	return out, next, nil
+}
+
+func (c *Cipher) openRC4(ciphertext []byte) ([]byte, []byte, error) {
+	sum := ciphertext[:c.macLen]
+	for _, k1 := range [][]byte{c.ki, c.ki8} {
+		if k1 == nil {
+			continue
+		}
+		body := append([]byte(nil), ciphertext[c.macLen:]...)
+		if err := rc4XOR(hmacSum(md5.New, k1, sum), body); err != nil {
+			return nil, nil, err
+		}
+		if hmac.Equal(hmacSum(md5.New, k1, body), sum) {
+			return body, nil, nil
+		}
+	}
+	return nil, nil, ErrIntegrity
+}
+
+func rc4XOR(key, buf []byte) error {
+	s, err := rc4.NewCipher(key)
+	if err != nil {
+		return err
+	}
+	s.XORKeyStream(buf, buf)
+	return nil
+}
+
+// Encrypt is krb5_c_encrypt with no cipher state: the key usage may be any
+// value, including 0 (keys at rest in the KDB).
+func Encrypt(key types.EncryptionKey, usage uint32, plaintext []byte) ([]byte, error) {
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, err
+	}
+	ct, _, err := c.Encrypt(nil, plaintext)
+	return ct, err
+}
+
+// Decrypt is krb5_c_decrypt with no cipher state.
+func Decrypt(key types.EncryptionKey, usage uint32, ciphertext []byte) ([]byte, error) {
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, err
+	}
+	pt, _, err := c.Decrypt(nil, ciphertext)
+	return pt, err
+}
+
+// EncryptWithState is krb5_c_encrypt with a cipher state: state is the
+// initial CBC IV (nil for zeros) and nextState the value MIT leaves in the
+// ivec, to pass to the next message of the same stream. Use NewCipher for
+// a stream of messages under one key and usage.
+func EncryptWithState(key types.EncryptionKey, usage uint32, state, plaintext []byte) (ciphertext, nextState []byte, err error) {
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Encrypt(state, plaintext)
+}
+
+// DecryptWithState is krb5_c_decrypt with a cipher state; see
+// EncryptWithState.
+func DecryptWithState(key types.EncryptionKey, usage uint32, state, ciphertext []byte) (plaintext, nextState []byte, err error) {
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Decrypt(state, ciphertext)
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Installs what krb5prop needs on a Debian 12 machine: the Go modules, and the
+# MIT krb5 1.20 packages the interop tests run against. Idempotent; prints
+# nothing when everything is present.
+#
+# As root, missing packages are installed with apt-get, without starting any
+# daemon and without questions. Otherwise the apt-get command is printed, and
+# the script fails only if KRB5PROP_REQUIRE_MIT=1 (the interop tests skip
+# without MIT, or fail with that variable set).
+set -euo pipefail
+
+# Debian packages the project needs.
+PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user"
+
+# Of those, the ones that ship a daemon, with their service names. None of
+# them may run because this script installed it.
+SERVICES="krb5-kdc krb5-admin-server krb5-kpropd"
+
+# The realm name Debian's krb5-config writes into /etc/krb5.conf on a fresh
+# install. krb5prop's tests never read /etc; this only keeps the install from
+# asking. An existing /etc/krb5.conf keeps its own realm (krb5-config reads it
+# first).
+DEBCONF_REALM="EXAMPLE.COM"
+
+POLICY_RC_D=/usr/sbin/policy-rc.d
+
+cd "$(dirname "$0")/.."
+
+warn() { echo "deps.sh: $*" >&2; }
+
+# mit_failed reports a problem with the MIT packages and decides, from
+# KRB5PROP_REQUIRE_MIT, whether it stops the caller.
+mit_failed() {
+	warn "$*"
+	case "${KRB5PROP_REQUIRE_MIT:-}" in
+	"" | 0 | false | FALSE | False)
+		warn "continuing: interop tests against MIT krb5 will be skipped"
+		return 0
+		;;
+	esac
+	warn "KRB5PROP_REQUIRE_MIT is set: MIT krb5 is required"
+	exit 1
+}
+
+# --- Go modules ---------------------------------------------------------------
+if ! command -v go >/dev/null 2>&1; then
+	warn "no go command in PATH; install Go $(sed -n 's/^go //p' go.mod) from https://go.dev/dl/ (e.g. into /usr/local/go) and add its bin directory to PATH"
+	exit 1
+fi
+go mod download
+
+# --- Debian packages ----------------------------------------------------------
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	mit_failed "not a Debian system (no dpkg-query): install MIT krb5 1.20 (kdb5_util, kadmin.local, kprop, kpropd, krb5kdc, kinit, klist, kvno) yourself"
+	exit 0
+fi
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=()
+for pkg in $PACKAGES; do
+	installed "$pkg" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	mit_failed "missing Debian packages: ${missing[*]}; install them with:
+    sudo apt-get install -y ${missing[*]}"
+	exit 0
+fi
+
+# Keep the install from starting krb5kdc, kadmind or kpropd (and binding
+# ports 88, 464, 749, 754): Debian's maintainer scripts start services through
+# invoke-rc.d and deb-systemd-invoke, and both obey policy-rc.d exit code 101.
+# A policy-rc.d the machine already has is left alone.
+created_policy=
+cleanup() {
+	if [ -n "$created_policy" ]; then
+		rm -f "$POLICY_RC_D"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if [ ! -e "$POLICY_RC_D" ]; then
+	printf '#!/bin/sh\n# Temporary, from krb5prop scripts/deps.sh: start no services.\nexit 101\n' >"$POLICY_RC_D"
+	chmod 0755 "$POLICY_RC_D"
+	created_policy=1
+fi
+
+# Answer krb5-config's questions in advance. Only on a first install: once
+# krb5-config is installed its answers are the administrator's.
+if ! installed krb5-config; then
+	debconf-set-selections <<EOF
+krb5-config krb5-config/default_realm string $DEBCONF_REALM
+krb5-config krb5-config/add_servers_realm string $DEBCONF_REALM
+krb5-config krb5-config/add_servers boolean false
+krb5-config krb5-config/kerberos_servers string
+krb5-config krb5-config/admin_server string
+EOF
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get -q update >/dev/null; then
+	mit_failed "apt-get update failed"
+	exit 0
+fi
+if ! apt-get -q install -y --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	"${missing[@]}" >/dev/null; then
+	mit_failed "apt-get install ${missing[*]} failed"
+	exit 0
+fi
+
+# The packages also enable their services for the next boot; a machine that
+# got them from this script wants the programs, not a KDC, kadmind or kpropd
+# (port 754) running at boot. Services of packages that were already
+# installed are not touched.
+for svc in $SERVICES; do
+	case " ${missing[*]} " in
+	*" $svc "*)
+		deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 || true
+		update-rc.d "$svc" disable >/dev/null 2>&1 || true
+		;;
+	esac
+done
