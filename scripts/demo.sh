@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The krb5prop demo: a realm made and opened by our tools in a private
+# directory, with MIT's kdb5_util reading what ours wrote. Nothing outside
+# the temporary directory is read or written; it is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+realm=DEMO.KRB5PROP.TEST
+
+step "Building krb5prop into $work/bin"
+go build -o "$work/bin/" ./cmd/...
+export PATH="$work/bin:$PATH"
+
+step "Writing a private krb5.conf and kdc.conf (KRB5_CONFIG, KRB5_KDC_PROFILE)"
+cat >"$work/krb5.conf" <<EOC
+[libdefaults]
+    default_realm = $realm
+    dns_lookup_kdc = false
+EOC
+cat >"$work/kdc.conf" <<EOC
+[realms]
+    $realm = {
+        database_name = $work/ours/principal
+        key_stash_file = $work/ours/stash
+        max_life = 10h 0m 0s
+        max_renewable_life = 7d 0h 0m 0s
+        supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+        default_principal_flags = +preauth
+    }
+EOC
+mkdir -p "$work/ours" "$work/mit"
+export KRB5_CONFIG="$work/krb5.conf" KRB5_KDC_PROFILE="$work/kdc.conf"
+cat "$work/kdc.conf"
+
+step "Creating the realm with krb5prop's kdb5util (master password from -P)"
+run kdb5util -P demo-master-pw create -s
+
+step "Listing the master keys"
+run kdb5util list_mkeys
+
+step "Rewriting the stash file from the database"
+run kdb5util stash -f "$work/ours/stash.copy"
+
+if command -v kdb5_util >/dev/null 2>&1 || [ -x /usr/sbin/kdb5_util ]; then
+  mit=$(command -v kdb5_util || echo /usr/sbin/kdb5_util)
+  step "MIT's kdb5_util opens an MIT database of the same realm with the stash krb5prop wrote"
+  sed -e "s#$work/ours/principal#$work/mit/principal#" -e "s#$work/ours/stash#$work/mit/stash#" \
+    "$work/kdc.conf" >"$work/mit-kdc.conf"
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" -P demo-master-pw create >/dev/null
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" -sf "$work/ours/stash" list_mkeys
+else
+  step "MIT krb5 is not installed: skipping the MIT step (scripts/deps.sh installs it as root)"
+fi
+
+step "Destroying the realm"
+run kdb5util destroy -f
+echo
+echo "Demo finished; $work is removed."
