@@ -3,6 +3,8 @@ package kdb
 import (
 	"errors"
 	"strings"
+
+	"github.com/krb5prop/krb5prop/internal/princname"
 )
 
 // Name types (RFC 4120 §6.2) that MIT infers when parsing a name.
@@ -96,38 +98,7 @@ func unquote(c byte) byte {
 
 // String unparses the name as krb5_unparse_name does: the form stored as
 // the database key and written to dumps.
-func (n Name) String() string {
-	var b strings.Builder
-	for i, c := range n.Components {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		quote(&b, c)
-	}
-	b.WriteByte('@')
-	quote(&b, n.Realm)
-	return b.String()
-}
-
-func quote(b *strings.Builder, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '@', '/', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\b':
-			b.WriteString(`\b`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
+func (n Name) String() string { return princname.Unparse(n.Components, n.Realm) }
 
 // NameType is the name type MIT infers for a parsed name
 // (k5_infer_principal_type): krbtgt/X is a service instance, all else a

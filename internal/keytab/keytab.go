@@ -18,10 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/internal/princname"
 )
 
 // Format versions. MIT reads both and writes only Version2.
@@ -53,40 +54,8 @@ type Principal struct {
 	NameType int32
 }
 
-// String formats the name as krb5_unparse_name does, escaping the bytes
-// that would otherwise change how it parses.
-func (p Principal) String() string {
-	var b strings.Builder
-	for i, c := range p.Components {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		writeEscaped(&b, c)
-	}
-	b.WriteByte('@')
-	writeEscaped(&b, p.Realm)
-	return b.String()
-}
-
-func writeEscaped(b *strings.Builder, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '/', '@', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\b':
-			b.WriteString(`\b`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
+// String formats the name as krb5_unparse_name does.
+func (p Principal) String() string { return princname.Unparse(p.Components, p.Realm) }
 
 // Equal reports whether p and q name the same principal; the name type is
 // not part of the comparison, as in krb5_principal_compare.

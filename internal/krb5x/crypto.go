@@ -67,10 +67,11 @@ type Cipher struct {
 // (src/lib/kdb/encrypt_key.c).
 func NewCipher(key types.EncryptionKey, usage uint32) (*Cipher, error) {
 	etype := key.KeyType
-	if want := KeySize(etype); want == 0 || len(key.KeyValue) != want {
-		if want == 0 {
-			return nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(etype))
-		}
+	want := KeySize(etype)
+	if want == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(etype))
+	}
+	if len(key.KeyValue) != want {
 		return nil, fmt.Errorf("%s key is %d bytes, want %d", EnctypeName(etype), len(key.KeyValue), want)
 	}
 	c := &Cipher{etype: etype}

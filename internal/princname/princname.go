@@ -1,0 +1,42 @@
+// Package princname formats principal names the way MIT does, for every
+// package that writes them (the database, keytabs).
+package princname
+
+import "strings"
+
+// Unparse formats a principal name as krb5_unparse_name does: the
+// components joined by "/", then "@" and the realm, with "/", "@" and "\"
+// quoted by a backslash and tab, newline, backspace and NUL written as \t,
+// \n, \b and \0, so that the result parses back to the same name.
+func Unparse(components []string, realm string) string {
+	var b strings.Builder
+	for i, c := range components {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		quoteComponent(&b, c)
+	}
+	b.WriteByte('@')
+	quoteComponent(&b, realm)
+	return b.String()
+}
+
+func quoteComponent(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '@', '/', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\b':
+			b.WriteString(`\b`)
+		case 0:
+			b.WriteString(`\0`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
