@@ -137,7 +137,8 @@ func syncDir(dir string) error {
 }
 
 // Add appends entries to the keytab file name, creating it (mode 0600)
-// when missing, as MIT's krb5_kt_add_entry does: under an exclusive lock,
+// when missing, as MIT's krb5_kt_add_entry does: under an exclusive lock
+// (which excludes MIT tools, other processes and other goroutines alike),
 // each record goes where the table ends, written with a zero size first
 // and given its real size only once its bytes are on disk, so a crash
 // leaves the table as it was or with a prefix of the new entries. Unlike

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -102,7 +103,26 @@ type ktutil struct {
 	stdin  io.WriteCloser
 	chunks chan []byte
 	seen   []byte
-	stderr bytes.Buffer
+	stderr lockedBuffer
+}
+
+// lockedBuffer collects a child's stderr, which os/exec copies from
+// another goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startKtutil(t *testing.T) *ktutil {
@@ -184,7 +204,7 @@ func TestReadMITKtutilKeytab(t *testing.T) {
 	before := time.Now().Add(-time.Second)
 	k.send("wkt "+path, "ktutil:  ")
 	after := time.Now().Add(time.Second)
-	if k.stderr.Len() > 0 {
+	if k.stderr.String() != "" {
 		t.Fatalf("ktutil: %s", k.stderr.String())
 	}
 
@@ -227,7 +247,7 @@ func TestMITKtutilRewritesOurKeytab(t *testing.T) {
 	theirs := filepath.Join(t.TempDir(), "theirs.kt")
 	k.send("rkt "+ours, "ktutil:  ")
 	k.send("wkt "+theirs, "ktutil:  ")
-	if k.stderr.Len() > 0 {
+	if k.stderr.String() != "" {
 		t.Fatalf("ktutil: %s", k.stderr.String())
 	}
 	got, err := Read(theirs)

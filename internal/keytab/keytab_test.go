@@ -467,3 +467,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAddConcurrent checks that the file lock serializes writers within
+// one process too, which classic POSIX record locks would not.
+func TestAddConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kt")
+	base := testEntries(t)[0]
+	const writers, each = 8, 10
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			var err error
+			for i := range each {
+				e := base
+				e.KVNO = uint32(w*each + i + 1)
+				if err = Add(path, e); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint32]bool{}
+	for _, e := range got {
+		seen[e.KVNO] = true
+	}
+	if len(got) != writers*each || len(seen) != writers*each {
+		t.Errorf("%d entries with %d distinct kvnos, want %d", len(got), len(seen), writers*each)
+	}
+}

@@ -3,21 +3,36 @@
 package keytab
 
 import (
+	"io"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // lockFile takes a whole-file fcntl lock and waits for it, as MIT's
-// krb5_lock_file does (MIT prefers open-file-description locks, which
-// conflict with these on Linux). The lock goes away when f is closed.
+// krb5_lock_file does: an open-file-description lock where the system has
+// them (so goroutines of one process exclude each other too, and MIT
+// processes see the lock), else a classic POSIX record lock. The lock goes
+// away when f is closed.
 func lockFile(f *os.File, exclusive bool) error {
-	lk := syscall.Flock_t{Type: syscall.F_RDLCK, Whence: 0}
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: io.SeekStart}
 	if exclusive {
-		lk.Type = syscall.F_WRLCK
+		lk.Type = unix.F_WRLCK
 	}
+	if ofdSetLockWait != 0 {
+		err := fcntlLockWait(f, ofdSetLockWait, &lk)
+		if err != unix.EINVAL {
+			return err
+		}
+	}
+	return fcntlLockWait(f, unix.F_SETLKW, &lk)
+}
+
+func fcntlLockWait(f *os.File, cmd int, lk *unix.Flock_t) error {
 	for {
-		err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLKW, &lk)
-		if err != syscall.EINTR {
+		err := unix.FcntlFlock(f.Fd(), cmd, lk)
+		if err != unix.EINTR {
 			return err
 		}
 	}
