@@ -21,7 +21,7 @@ func (e *env) create(c *cli.Context) error {
 	cfg := e.cfg
 	fmt.Fprintf(e.stdout, "Initializing database '%s' for realm '%s',\nmaster key name '%s'\n",
 		cfg.DBName, cfg.Realm, cfg.MKeyName)
-	if !cfg.ManualKey() || !e.g.opts.HavePassword {
+	if !e.g.opts.HavePassword {
 		fmt.Fprintf(e.stdout, "You will be prompted for the database Master Password.\n"+
 			"It is important that you NOT FORGET this password.\n")
 	}

@@ -54,9 +54,12 @@ func (r *Reader) Line(msg string) (string, error) {
 }
 
 // Password prints msg and reads a password, without echo on a terminal.
+// Either way a newline follows, as after MIT's prompts.
 func (r *Reader) Password(msg string) (string, error) {
 	if r.fd < 0 {
-		return r.Line(msg)
+		pw, err := r.Line(msg)
+		fmt.Fprintln(r.out)
+		return pw, err
 	}
 	fmt.Fprint(r.out, msg)
 	b, err := term.ReadPassword(r.fd)
