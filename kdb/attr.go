@@ -136,7 +136,9 @@ func ApplyFlagSpec(attrs uint32, spec string) (uint32, error) {
 		}
 	}
 	if !found && strings.HasPrefix(s, "0x") {
-		v, err := strconv.ParseUint(s[2:], 16, 64)
+		// MIT reads "0x12zz" as 0x12 and truncates longer numbers to 32
+		// bits; both are errors here.
+		v, err := strconv.ParseUint(s[2:], 16, 32)
 		if err != nil {
 			return attrs, fmt.Errorf("invalid flag %q", spec)
 		}

@@ -20,8 +20,9 @@ const maxIncludeDepth = 32
 // krb5.conf and kdc.conf files are a few kilobytes.
 const maxFileSize = 16 << 20
 
-// ParseError reports a profile file that MIT's profile library would refuse,
-// at the line where it would stop.
+// ParseError reports why a profile file cannot be used, at the line where
+// reading stopped. Syntax errors are those MIT's profile library reports,
+// at the line where it stops.
 type ParseError struct {
 	File string
 	Line int
@@ -30,8 +31,12 @@ type ParseError struct {
 }
 
 // Error formats the error as FILE:LINE: MSG, followed by the cause if any.
+// Line is 0 for a directory named in the file list.
 func (e *ParseError) Error() string {
 	s := fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	if e.Line == 0 {
+		s = fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}

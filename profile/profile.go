@@ -36,7 +36,7 @@ func FilesFromEnv(envValue, defaultPath string) []string {
 }
 
 // ConfigFiles returns the krb5.conf list that krb5_init_context reads:
-// KRB5_CONFIG, else /etc/krb5.conf.
+// KRB5_CONFIG, else /etc/krb5.conf, with a leading "~/" taken from HOME.
 func ConfigFiles(env Env) []string {
 	return expandHome(FilesFromEnv(env("KRB5_CONFIG"), DefaultConfigPath), env("HOME"))
 }
@@ -44,6 +44,8 @@ func ConfigFiles(env Env) []string {
 // KDCFiles returns the list KDC-side programs (krb5kdc, kdb5_util,
 // kadmin.local, kpropd) read: KRB5_KDC_PROFILE (else /etc/krb5kdc/kdc.conf)
 // followed by the krb5.conf list, so kdc.conf values come first.
+// KRB5_KDC_PROFILE is split at colons as kadm5's krb5_aprof_init splits it;
+// krb5kdc's own library context would take it as one file name.
 func KDCFiles(env Env) []string {
 	kdc := FilesFromEnv(env("KRB5_KDC_PROFILE"), DefaultKDCProfilePath)
 	return append(expandHome(kdc, env("HOME")), ConfigFiles(env)...)

@@ -22,7 +22,8 @@ const (
 
 // ValueError reports a relation whose value a setting cannot use. MIT
 // mostly falls back to the default in silence (a bad max_life gives one
-// day, an unknown enctype is dropped); here the tool stops and says where.
+// day, an unknown enctype is dropped); here it is an error that names the
+// file and line.
 type ValueError struct {
 	Path     []string // section, subsections and tag
 	Relation Relation
@@ -50,7 +51,8 @@ func (p *Profile) DefaultRealm() (string, bool) {
 }
 
 // KDCDefaults holds the [kdcdefaults] settings krb5kdc reads at startup.
-// Each is also the default for the realm setting of the same name.
+// The listen addresses, RestrictAnonymousToTGT and the referral lists are
+// also the defaults of the realm settings of the same names.
 type KDCDefaults struct {
 	// KDCListen and KDCTCPListen are the UDP and TCP addresses to listen
 	// on: entries of kdc_listen, or of the older kdc_ports when kdc_listen
@@ -96,7 +98,8 @@ func (r *settingsReader) kdcDefaults() KDCDefaults {
 // RealmSettings holds what the tools read for one realm from [realms] and
 // [dbmodules], with Debian's defaults. Relations under [realms] take the
 // last value found, as kadm5_get_config_params and krb5kdc do; the
-// [dbmodules] ones and database_name take the first, as the DB2 module does.
+// [dbmodules] ones, database_module and the database_name that locates the
+// database take the first, as MIT's KDB library and DB2 module do.
 type RealmSettings struct {
 	Name string
 

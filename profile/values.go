@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/krb5prop/krb5prop/kdb"
 )
 
 // ParseBool parses a boolean as profile_parse_boolean does: y, yes, true,
@@ -66,117 +68,43 @@ func ParseInt(s string) (int, error) {
 	return int(n), nil
 }
 
-// flagSpecs is the name table of MIT's krb5_flagspec_to_mask
-// (lib/kadm5/str_conv.c). Names with invert set name the opposite of the
-// DISALLOW_* bit they control: "+allow_tix" clears DISALLOW_ALL_TIX.
-var flagSpecs = []struct {
-	name   string
-	bit    uint32
-	invert bool
-}{
-	{"allow_postdated", 0x00000001, true},
-	{"postdateable", 0x00000001, true},
-	{"disallow_postdated", 0x00000001, false},
-	{"allow_forwardable", 0x00000002, true},
-	{"forwardable", 0x00000002, true},
-	{"disallow_forwardable", 0x00000002, false},
-	{"allow_tgs_req", 0x00000004, true},
-	{"tgt_based", 0x00000004, true},
-	{"disallow_tgt_based", 0x00000004, false},
-	{"allow_renewable", 0x00000008, true},
-	{"renewable", 0x00000008, true},
-	{"disallow_renewable", 0x00000008, false},
-	{"allow_proxiable", 0x00000010, true},
-	{"proxiable", 0x00000010, true},
-	{"disallow_proxiable", 0x00000010, false},
-	{"allow_dup_skey", 0x00000020, true},
-	{"dup_skey", 0x00000020, true},
-	{"disallow_dup_skey", 0x00000020, false},
-	{"allow_tickets", 0x00000040, true},
-	{"allow_tix", 0x00000040, true},
-	{"disallow_all_tix", 0x00000040, false},
-	{"preauth", 0x00000080, false},
-	{"requires_pre_auth", 0x00000080, false},
-	{"requires_preauth", 0x00000080, false},
-	{"hwauth", 0x00000100, false},
-	{"requires_hw_auth", 0x00000100, false},
-	{"requires_hwauth", 0x00000100, false},
-	{"needchange", 0x00000200, false},
-	{"pwchange", 0x00000200, false},
-	{"requires_pwchange", 0x00000200, false},
-	{"allow_svr", 0x00001000, true},
-	{"service", 0x00001000, true},
-	{"disallow_svr", 0x00001000, false},
-	{"password_changing_service", 0x00002000, false},
-	{"pwchange_service", 0x00002000, false},
-	{"pwservice", 0x00002000, false},
-	{"md5", 0x00004000, false},
-	{"support_desmd5", 0x00004000, false},
-	{"new_princ", 0x00008000, false},
-	{"ok_as_delegate", 0x00100000, false},
-	{"ok_to_auth_as_delegate", 0x00200000, false},
-	{"no_auth_data_required", 0x00400000, false},
-	{"lockdown_keys", 0x00800000, false},
-}
-
-// ApplyFlagSpec applies one principal flag specifier to flags, as
-// krb5_flagspec_to_mask does for kadmin's "+preauth" style options: an
-// optional '+' or '-', then a flag name (case-insensitive, '-' and '_'
-// alike) or a hexadecimal mask "0x…". '-' reverses the name's sense, so
-// "-allow_tix" sets DISALLOW_ALL_TIX and "-0x80" clears bit 0x80.
-//
-// MIT reads "0x12zz" as 0x12 and keeps only the low 32 bits of a longer
-// number; here both are errors.
-func ApplyFlagSpec(flags uint32, spec string) (uint32, error) {
-	s, neg := spec, false
-	if strings.HasPrefix(s, "-") {
-		s, neg = s[1:], true
-	} else if strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c == '-' {
-			c = '_'
-		}
-		b[i] = lowerASCII(c)
-	}
-	s = string(b)
-
-	var bit uint32
-	invert, found := false, false
-	for _, f := range flagSpecs {
-		if f.name == s {
-			bit, invert, found = f.bit, f.invert, true
-			break
-		}
-	}
-	if !found && strings.HasPrefix(s, "0x") {
-		n, err := strconv.ParseUint(s[2:], 16, 32)
-		if err == nil {
-			bit, found = uint32(n), true
-		}
-	}
-	if !found {
-		return flags, fmt.Errorf("invalid flag %q", spec)
-	}
-	if neg != invert {
-		return flags &^ bit, nil
-	}
-	return flags | bit, nil
-}
-
-// ParseFlagSpec parses a default_principal_flags list: flag specifiers
-// separated by commas or whitespace, applied in order to an empty mask.
+// ParseFlagSpec parses a default_principal_flags list and applies its
+// specifiers in order to an empty mask. It splits the list as
+// kadm5_get_config_params does: at the first comma if there is one, else
+// at the first space, else at the first tab, then again in the rest. So
+// "+preauth -allow_tix" and "+preauth, -allow_tix" are lists of two, but in
+// "+preauth -allow_tix,+ok_as_delegate" the first specifier is
+// "+preauth -allow_tix", which is invalid; an empty specifier (a trailing
+// comma, "a,,b") is invalid too, and MIT refuses all three.
 func ParseFlagSpec(list string) (uint32, error) {
 	var flags uint32
-	for _, spec := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r < 0x80 && isSpace(byte(r)) }) {
+	for sp := list; ; {
+		i := strings.IndexByte(sp, ',')
+		if i < 0 {
+			i = strings.IndexByte(sp, ' ')
+		}
+		if i < 0 {
+			i = strings.IndexByte(sp, '\t')
+		}
+		spec, rest := sp, ""
+		if i >= 0 {
+			// MIT trims blanks before the separator but never the
+			// specifier's first character.
+			spec = sp[:i]
+			for len(spec) > 1 && isSpace(spec[len(spec)-1]) {
+				spec = spec[:len(spec)-1]
+			}
+			rest = trimLeftSpace(sp[i+1:])
+		}
 		var err error
-		if flags, err = ApplyFlagSpec(flags, spec); err != nil {
+		if flags, err = kdb.ApplyFlagSpec(flags, spec); err != nil {
 			return 0, err
 		}
+		if i < 0 {
+			return flags, nil
+		}
+		sp = rest
 	}
-	return flags, nil
 }
 
 // timestampFormats are krb5_string_to_timestamp's strptime formats, tried

@@ -58,14 +58,22 @@ func Load(opts Options) (*Config, error) {
 	}
 	name := opts.Realm
 	if name == "" {
-		name, _ = prof.Value("libdefaults", "default_realm")
+		name, _ = prof.DefaultRealm()
 		if name == "" {
 			return nil, errors.New("Configuration file does not specify default realm while getting default realm")
 		}
 	}
-	rs, err := realmSettings(prof, name)
+	rs, err := prof.Realm(name)
 	if err != nil {
-		return nil, fmt.Errorf("while retrieving configuration parameters: %w", err)
+		return nil, err
+	}
+	var expiration uint32
+	if rs.DefaultPrincipalExpiration != "" {
+		t, err := profile.ParseTimestamp(rs.DefaultPrincipalExpiration, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("[realms] %s default_principal_expiration: %w", name, err)
+		}
+		expiration = uint32(t.Unix())
 	}
 	c := &Config{Realm: name, DBName: rs.DatabaseName, StashFile: rs.KeyStashFile, MKeyType: rs.MasterKeyType,
 		MKeyVNO: opts.MKeyVNO, Profile: prof, opts: opts}
@@ -95,7 +103,7 @@ func Load(opts Options) (*Config, error) {
 	}
 	c.Params = kadm5.RealmParams{
 		Realm: name, MaxLife: int32(rs.MaxLife / time.Second), MaxRenewableLife: int32(rs.MaxRenewableLife / time.Second),
-		Expiration: rs.DefaultPrincipalExpiration, Flags: rs.DefaultPrincipalFlags, KeySalts: rs.SupportedEnctypes,
+		Expiration: expiration, Flags: rs.DefaultPrincipalFlags, KeySalts: rs.SupportedEnctypes,
 		MasterKeyEnctype: c.MKeyType,
 	}
 	return c, nil
