@@ -118,6 +118,15 @@ func (s *Server) randomize(ctx context.Context, tx *kdb.Tx, name kdb.Name, keepo
 	if err != nil {
 		return nil, err
 	}
+	if name.Equal(s.histName()) {
+		// The history key must stay a single key (kadm5_randkey_principal_3).
+		if keepold {
+			return nil, ErrProtectPrinc
+		}
+		if len(ks) > 1 {
+			ks = ks[:1]
+		}
+	}
 	mk, err := s.MKeys.Active(s.nowTime())
 	if err != nil {
 		return nil, err

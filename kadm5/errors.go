@@ -20,4 +20,5 @@ var (
 	ErrBadClass       = errors.New("Invalid number of character classes")
 	ErrBadMinLife     = errors.New("Password minimum life is greater than password maximum life")
 	ErrBadServerParam = errors.New("Illegal configuration parameter for local KADM5 client")
+	ErrBadMask        = errors.New("Invalid field mask for operation")
 )

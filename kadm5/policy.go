@@ -194,10 +194,11 @@ func (s *Server) ListPolicies(ctx context.Context, glob string) ([]string, error
 }
 
 // ListPrincipals returns the unparsed names matching the glob, in database
-// order. As kadmin does, a glob without "@" matches in the default realm.
+// order. As kadm5_get_principals does, a glob without "@" matches that
+// name in any realm (MIT appends "@.*" to its regular expression).
 func (s *Server) ListPrincipals(ctx context.Context, glob string) ([]string, error) {
 	if glob != "" && !strings.Contains(glob, "@") {
-		glob += "@" + s.Params.Realm
+		glob += "@*"
 	}
 	var out []string
 	err := s.Store.Snapshot(ctx, func(v *kdb.View) error {

@@ -7,6 +7,7 @@ package kadm5
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -305,8 +306,11 @@ func (s *Server) ModifyPrincipal(ctx context.Context, spec PrincipalSpec) error 
 		}
 		if spec.Mask&MaskFailAuthCount != 0 {
 			// modprinc -unlock; no other value can be set (MIT returns
-			// KADM5_BAD_SERVER_PARAMS).
+			// KADM5_BAD_SERVER_PARAMS). kadmin also records the time of
+			// the unlock in KRB5_TL_LAST_ADMIN_UNLOCK, so KDCs holding
+			// older failure counts ignore failures before it.
 			p.FailAuthCount = 0
+			p.SetTL(kdb.TLLastAdminUnlock, binary.LittleEndian.AppendUint32(nil, s.now()))
 		}
 		return s.putAdmin(ctx, tx, p, ad)
 	})
@@ -314,6 +318,10 @@ func (s *Server) ModifyPrincipal(ctx context.Context, spec PrincipalSpec) error 
 
 // DeletePrincipal removes a principal.
 func (s *Server) DeletePrincipal(ctx context.Context, name kdb.Name) error {
+	// Deleting K/M is mostly unrecoverable, so MIT refuses it.
+	if s.MKeys != nil && name.Equal(s.MKeys.Name) {
+		return ErrProtectPrinc
+	}
 	return s.Store.Update(ctx, func(tx *kdb.Tx) error {
 		err := tx.Delete(ctx, name.String())
 		if errors.Is(err, kdb.ErrNotFound) {
