@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The krb5prop demo: a realm made and opened by our tools in a private
-# directory, with MIT's kdb5_util reading what ours wrote. Nothing outside
+# The krb5prop demo: a realm made and administered by our tools in a
+# private directory, with MIT's tools reading what ours wrote. Nothing outside
 # the temporary directory is read or written; it is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +42,24 @@ run kdb5util -P demo-master-pw create -s
 
 step "Listing the master keys"
 run kdb5util list_mkeys
+
+step "Adding a policy and principals with krb5prop's kadmin (kadmin.local syntax, a batch on stdin)"
+printf '%s\n' \
+  'addpol -minlength 8 -minclasses 2 -history 3 users' \
+  'addprinc -pw Alice-pw-1 -policy users alice' \
+  'addprinc -randkey -e aes256-cts-hmac-sha1-96:normal host/server.demo.test' \
+  'cpw -pw Alice-pw-2 alice' | run kadmin
+
+step "Listing the principals and showing one"
+run kadmin -q listprincs
+run kadmin -q "getprinc alice"
+
+step "Exporting the host key to a keytab"
+run kadmin -q "ktadd -k $work/host.keytab host/server.demo.test"
+if command -v klist >/dev/null 2>&1; then
+  step "MIT's klist reads the keytab krb5prop wrote"
+  run klist -k -e "$work/host.keytab"
+fi
 
 step "Rewriting the stash file from the database"
 run kdb5util stash -f "$work/ours/stash.copy"
