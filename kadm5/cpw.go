@@ -331,3 +331,33 @@ func addToHistory(ad *kdb.KadmData, pol *kdb.Policy, histKVNO uint16, entry []kd
 		ad.OldKeyNext = 0
 	}
 }
+
+// AddRandomKeys adds new random keys at the next kvno and keeps the
+// previous kvno's keys, as kdb5_util ark (krb5_dbe_ark) does: the new keys
+// are encrypted in the master key that already protects the principal,
+// REQUIRES_PWCHANGE is cleared and the password change time set; nothing
+// else of the entry changes.
+func (s *Server) AddRandomKeys(ctx context.Context, name kdb.Name, keysalts []krb5x.KeySalt) error {
+	if len(keysalts) == 0 {
+		keysalts = s.Params.KeySalts
+	}
+	return s.Store.Update(ctx, func(tx *kdb.Tx) error {
+		p, err := tx.Get(ctx, name.String())
+		if errors.Is(err, kdb.ErrNotFound) {
+			return fmt.Errorf("%s: %w", name, ErrUnknownPrinc)
+		}
+		if err != nil {
+			return err
+		}
+		mk, err := s.MKeys.For(p)
+		if err != nil {
+			return err
+		}
+		if err := s.rekey(p, mk, func(kvno uint16) ([]kdb.KeyData, error) { return randomKeys(mk, keysalts, kvno) }, keepLast); err != nil {
+			return err
+		}
+		p.Attributes &^= kdb.AttrRequiresPwChange
+		p.SetLastPwdChange(s.now())
+		return tx.Put(ctx, p)
+	})
+}

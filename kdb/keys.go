@@ -89,6 +89,9 @@ type MasterKeys struct {
 	// Act is K/M's KRB5_TL_ACTKVNO list sorted by activation time; when K/M
 	// has none, the lowest kvno counts as active since time 0.
 	Act []ActKVNO
+	// OpenedWith is the kvno of the key that opened K/M (the stash's or
+	// the password's): purge_mkeys must not remove it.
+	OpenedWith uint16
 }
 
 // ErrBadMasterKey means the given key opens none of K/M's keys: a wrong
@@ -107,6 +110,7 @@ func LoadMasterKeys(km *Principal, mk MasterKey) (*MasterKeys, error) {
 	sort.SliceStable(keys, func(i, j int) bool { return keys[i].KVNO > keys[j].KVNO })
 	newest := keys[0]
 	var latest []byte
+	opened := newest.KVNO
 	if int32(newest.Enctype) == mk.Key.KeyType {
 		if clear, err := unsealKey(mk.Key, newest.Contents); err == nil {
 			latest = clear
@@ -122,7 +126,7 @@ func LoadMasterKeys(km *Principal, mk MasterKey) (*MasterKeys, error) {
 				continue
 			}
 			if clear, err := unsealKey(mk.Key, a.Contents); err == nil {
-				latest = clear
+				latest, opened = clear, a.MKVNO
 				break
 			}
 		}
@@ -130,7 +134,7 @@ func LoadMasterKeys(km *Principal, mk MasterKey) (*MasterKeys, error) {
 	if latest == nil {
 		return nil, ErrBadMasterKey
 	}
-	m := &MasterKeys{Name: km.Name}
+	m := &MasterKeys{Name: km.Name, OpenedWith: opened}
 	top := types.EncryptionKey{KeyType: int32(newest.Enctype), KeyValue: latest}
 	m.Keys = append(m.Keys, MasterKey{KVNO: newest.KVNO, Key: top})
 	for _, kd := range keys[1:] {

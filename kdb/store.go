@@ -610,3 +610,57 @@ func (s *Store) SetLockout(ctx context.Context, name string, l Lockout) error {
 	}
 	return nil
 }
+
+// rewriteBatch is how many principals Rewrite reads before writing back
+// the changed ones: a cursor must not stay open over rows being updated.
+const rewriteBatch = 1000
+
+// Rewrite calls fn for every principal in name order and stores those for
+// which fn reports a change, paging through the table so that no read
+// cursor stays open while rows are written.
+func (t *Tx) Rewrite(ctx context.Context, fn func(*Principal) (bool, error)) error {
+	after := []byte{}
+	for {
+		rows, err := t.tx.QueryContext(ctx, `SELECT name, data FROM princ WHERE name > ? ORDER BY name LIMIT ?`, after, rewriteBatch)
+		if err != nil {
+			return fmt.Errorf("scan principals: %w", err)
+		}
+		var batch []*Principal
+		for rows.Next() {
+			var name, data []byte
+			if err := rows.Scan(&name, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			p, err := decodePrincipal(string(name), data)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, p)
+			after = name
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		rows.Close()
+		for _, p := range batch {
+			if err := t.s.applyLockout(ctx, p); err != nil {
+				return err
+			}
+			changed, err := fn(p)
+			if err != nil {
+				return err
+			}
+			if changed {
+				if err := t.Put(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
+		if len(batch) < rewriteBatch {
+			return nil
+		}
+	}
+}

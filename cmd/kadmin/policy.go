@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/krb5prop/krb5prop/internal/getdate"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kadm5"
 )
@@ -38,7 +39,7 @@ func (s *session) parsePolicyArgs(argv []string, caller string) (kadm5.PolicySpe
 		if !ok {
 			return 0, false
 		}
-		d, err := parseInterval(v, now, s.loc)
+		d, err := getdate.ParseInterval(v, now, s.loc)
 		if err != nil {
 			s.errorf("%s\n", err)
 			return 0, false

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/krb5prop/krb5prop/internal/getdate"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kadm5"
 	"github.com/krb5prop/krb5prop/kdb"
@@ -90,7 +91,7 @@ func (s *session) parsePrincArgs(argv []string, attrs uint32, caller string) (pr
 			if !ok {
 				return pa, false
 			}
-			d, err := parseDate(v, now, s.loc)
+			d, err := getdate.ParseDate(v, now, s.loc)
 			if err != nil {
 				s.errorf("%s\n", err)
 				return pa, false
@@ -105,7 +106,7 @@ func (s *session) parsePrincArgs(argv []string, attrs uint32, caller string) (pr
 			if !ok {
 				return pa, false
 			}
-			d, err := parseInterval(v, now, s.loc)
+			d, err := getdate.ParseInterval(v, now, s.loc)
 			if err != nil {
 				s.errorf("%s\n", err)
 				return pa, false

@@ -45,7 +45,12 @@ const usageText = `Usage: kdb5_util [-r realm] [-d dbname] [-k mkeytype] [-kv mk
 	create  [-s]
 	destroy [-f]
 	stash   [-f keyfile]
+	ark     [-e etype_list] principal
+	add_mkey [-e etype] [-s]
+	use_mkey kvno [time]
 	list_mkeys
+	update_princ_encryption [-f] [-n] [-v] [princ-pattern]
+	purge_mkeys [-f] [-n] [-v]
 `
 
 func main() {
@@ -136,6 +141,15 @@ func commands(e *env) []*cli.Command {
 		{Name: "stash", Flags: []cli.Flag{&cli.StringFlag{Name: "f"}},
 			Action: func(c *cli.Context) error { return e.stash(c) }},
 		{Name: "list_mkeys", Action: func(c *cli.Context) error { return e.listMKeys(c) }},
+		{Name: "add_mkey", Flags: []cli.Flag{&cli.StringFlag{Name: "e"}, &cli.BoolFlag{Name: "s"}},
+			Action: func(c *cli.Context) error { return e.addMKey(c) }},
+		{Name: "use_mkey", Action: func(c *cli.Context) error { return e.useMKey(c) }},
+		{Name: "update_princ_encryption", Flags: []cli.Flag{&cli.BoolFlag{Name: "f"}, &cli.BoolFlag{Name: "n"}, &cli.BoolFlag{Name: "v"}},
+			Action: func(c *cli.Context) error { return e.updatePrincEncryption(c) }},
+		{Name: "purge_mkeys", Flags: []cli.Flag{&cli.BoolFlag{Name: "f"}, &cli.BoolFlag{Name: "n"}, &cli.BoolFlag{Name: "v"}},
+			Action: func(c *cli.Context) error { return e.purgeMKeys(c) }},
+		{Name: "ark", Flags: []cli.Flag{&cli.StringFlag{Name: "e"}},
+			Action: func(c *cli.Context) error { return e.ark(c) }},
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package getdate
 
 import (
 	"bufio"
@@ -49,7 +49,7 @@ func TestGetDateMatchesMIT(t *testing.T) {
 	for _, r := range readMITTable(t, "testdata/getdate-mit.tsv") {
 		loc := mustLoc(t, r[0])
 		now, _ := strconv.ParseInt(r[1], 10, 64)
-		got, ok := getDate(r[2], time.Unix(now, 0), loc)
+		got, ok := Get(r[2], time.Unix(now, 0), loc)
 		if r[3] == "BAD" {
 			if ok {
 				t.Errorf("%s %q: got %d, MIT rejects it", r[0], r[2], got)
@@ -74,7 +74,7 @@ func TestParseIntervalMatchesMIT(t *testing.T) {
 	for _, r := range readMITTable(t, "testdata/interval-mit.tsv") {
 		loc := mustLoc(t, r[0])
 		now, _ := strconv.ParseInt(r[1], 10, 64)
-		got, err := parseInterval(r[2], time.Unix(now, 0), loc)
+		got, err := ParseInterval(r[2], time.Unix(now, 0), loc)
 		if msg, isErr := strings.CutPrefix(r[3], "ERR "); isErr {
 			if err == nil || err.Error() != msg {
 				t.Errorf("%s %q: got %d, %v; MIT says %q", r[0], r[2], got, err, msg)
@@ -128,9 +128,9 @@ func TestGetDate(t *testing.T) {
 		{"- 5 days", now.Unix() + 5*86400, true}, // a lone sign is skipped
 	}
 	for _, tt := range tests {
-		got, ok := getDate(tt.in, now, utc)
+		got, ok := Get(tt.in, now, utc)
 		if ok != tt.ok || (ok && got != tt.want) {
-			t.Errorf("getDate(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("Get(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -139,7 +139,7 @@ func TestGetDate(t *testing.T) {
 // target year's century rule: 2100 counts as a leap year on the way to
 // 2101.
 func TestGetDateCenturyQuirk(t *testing.T) {
-	got, ok := getDate("2101-01-01 00:00:00 UTC", time.Unix(0, 0), time.UTC)
+	got, ok := Get("2101-01-01 00:00:00 UTC", time.Unix(0, 0), time.UTC)
 	want := time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC).Unix() + 86400
 	if !ok || got != want {
 		t.Errorf("got %d, %v; want %d", got, ok, want)
@@ -161,9 +161,9 @@ func TestParseDeltat(t *testing.T) {
 		{"-1:00", -3600, true},
 	}
 	for _, tt := range tests {
-		got, ok := parseDeltat(tt.in)
+		got, ok := ParseDeltat(tt.in)
 		if ok != tt.ok || got != tt.want {
-			t.Errorf("parseDeltat(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("ParseDeltat(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -173,7 +173,7 @@ func FuzzGetDate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		getDate(s, time.Unix(1800000000, 0), time.UTC)
-		parseInterval(s, time.Unix(1800000000, 0), time.UTC)
+		Get(s, time.Unix(1800000000, 0), time.UTC)
+		ParseInterval(s, time.Unix(1800000000, 0), time.UTC)
 	})
 }

@@ -1,4 +1,13 @@
-package main
+// Package getdate parses dates and intervals as MIT's command-line tools
+// do: MIT's getdate.y (the public-domain Bellovin/Salz/Berets parser that
+// kadmin and kdb5_util link in) for kadmin's -expire and -pwexpire and
+// kdb5_util's use_mkey, and kadmin's parse_interval for -maxlife and the
+// policy durations. The grammar, its word tables, and its arithmetic
+// (including the quirks: a Gregorian rule that tests the target year
+// instead of each year, and daylight-saving handling relative to the
+// current offset) are reproduced so the same string yields the same
+// timestamp as under MIT.
+package getdate
 
 import (
 	"strings"
@@ -6,14 +15,6 @@ import (
 
 	"github.com/krb5prop/krb5prop/profile"
 )
-
-// This file is kadmin's date and interval parsing: MIT's getdate.y (the
-// public-domain Bellovin/Salz/Berets parser kadmin links in) for -expire,
-// -pwexpire and friends, and parse_interval for -maxlife and the policy
-// durations. The grammar, its word tables, and its arithmetic (including
-// the quirks: a Gregorian rule that tests the target year instead of each
-// year, and daylight-saving handling relative to the current offset) are
-// reproduced so the same string yields the same timestamp as under MIT.
 
 // dateTokKind is a getdate.y token.
 type dateTokKind int
@@ -601,9 +602,9 @@ func (st *dateState) relativeMonth(start, relMonth int64, loc *time.Location) in
 	return dstCorrect(start, ret, loc)
 }
 
-// getDate parses s relative to now in loc as MIT's get_date_rel does and
+// Get parses s relative to now in loc as MIT's get_date_rel does and
 // returns seconds since the epoch; ok is false where MIT returns -1.
-func getDate(s string, now time.Time, loc *time.Location) (int64, bool) {
+func Get(s string, now time.Time, loc *time.Location) (int64, bool) {
 	tm := now.In(loc)
 	_, offset := tm.Zone()
 	st := &dateState{
@@ -645,10 +646,10 @@ func getDate(s string, now time.Time, loc *time.Location) (int64, bool) {
 // it treats any other character as the end of the string.
 const deltatChars = "0123456789-:dhms \t\n"
 
-// parseDeltat is krb5_string_to_deltat with MIT's leniency: the string is
+// ParseDeltat is krb5_string_to_deltat with MIT's leniency: the string is
 // cut at the first character the duration lexer does not know, so "10x"
 // reads as ten seconds, exactly as under MIT.
-func parseDeltat(s string) (int64, bool) {
+func ParseDeltat(s string) (int64, bool) {
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune(deltatChars, rune(s[i])) {
 			s = s[:i]
@@ -662,29 +663,29 @@ func parseDeltat(s string) (int64, bool) {
 	return int64(d / time.Second), true
 }
 
-// dateError is what parse_date and parse_interval print before failing.
-type dateError struct{ msg string }
+// DateError is what parse_date and parse_interval print before failing.
+type DateError struct{ msg string }
 
-func (e *dateError) Error() string { return e.msg }
+func (e *DateError) Error() string { return e.msg }
 
-// parseDate is kadmin's parse_date: getdate, or an "Invalid date
+// ParseDate is kadmin's parse_date: getdate, or an "Invalid date
 // specification" error.
-func parseDate(s string, now time.Time, loc *time.Location) (int64, error) {
-	d, ok := getDate(s, now, loc)
+func ParseDate(s string, now time.Time, loc *time.Location) (int64, error) {
+	d, ok := Get(s, now, loc)
 	if !ok {
-		return 0, &dateError{`Invalid date specification "` + s + `".`}
+		return 0, &DateError{`Invalid date specification "` + s + `".`}
 	}
 	return d, nil
 }
 
-// parseInterval is kadmin's parse_interval: a duration as
+// ParseInterval is kadmin's parse_interval: a duration as
 // krb5_string_to_deltat reads it, else a date (which must not be in the
 // past) less now; "never" is an interval of 0.
-func parseInterval(s string, now time.Time, loc *time.Location) (int64, error) {
-	if d, ok := parseDeltat(s); ok {
+func ParseInterval(s string, now time.Time, loc *time.Location) (int64, error) {
+	if d, ok := ParseDeltat(s); ok {
 		return d, nil
 	}
-	date, err := parseDate(s, now, loc)
+	date, err := ParseDate(s, now, loc)
 	if err != nil {
 		return 0, err
 	}
@@ -692,7 +693,7 @@ func parseInterval(s string, now time.Time, loc *time.Location) (int64, error) {
 		return 0, nil
 	}
 	if date < now.Unix() {
-		return 0, &dateError{`Interval specification "` + s + `" is in the past.`}
+		return 0, &DateError{`Interval specification "` + s + `" is in the past.`}
 	}
 	return date - now.Unix(), nil
 }
