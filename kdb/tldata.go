@@ -108,18 +108,24 @@ func (p *Principal) SetMKVNO(v uint16) {
 // StringAttr is one KRB5_TL_STRING_ATTRS pair (kadmin setstr).
 type StringAttr struct{ Key, Value string }
 
-// StringAttrs decodes KRB5_TL_STRING_ATTRS: key NUL value NUL pairs.
+// StringAttrs decodes KRB5_TL_STRING_ATTRS: key NUL value NUL pairs. As
+// MIT's k5_parse_string_attrs does, it stops quietly at the first pair
+// without both of its NULs.
 func (p *Principal) StringAttrs() []StringAttr {
-	b, ok := p.TL(TLStringAttrs)
-	if !ok {
-		return nil
-	}
-	parts := bytes.Split(b, []byte{0})
+	b, _ := p.TL(TLStringAttrs)
 	var out []StringAttr
-	for i := 0; i+1 < len(parts); i += 2 {
-		out = append(out, StringAttr{string(parts[i]), string(parts[i+1])})
+	for {
+		k, rest, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			return out
+		}
+		v, rest, ok := bytes.Cut(rest, []byte{0})
+		if !ok {
+			return out
+		}
+		out = append(out, StringAttr{string(k), string(v)})
+		b = rest
 	}
-	return out
 }
 
 // SetStringAttrs stores the pairs, or removes the item when there are none.
