@@ -21,6 +21,7 @@ import (
 // and readers such as a running KDC keep reading the old content until the
 // new one commits in a single transaction (spec/storage.md, "Load").
 type Load struct {
+	iprop   *IpropPosition
 	live    string
 	scratch string
 	db      *sql.DB
@@ -121,8 +122,18 @@ func (l *Load) PutPolicy(p *Policy) error {
 	return nil
 }
 
+// SetIpropPosition records the update-log position an iprop dump was
+// taken at, kept with the loaded content (see Store.IpropPosition).
+func (l *Load) SetIpropPosition(p IpropPosition) { l.iprop = &p }
+
 // finish commits the scratch file and makes it durable.
 func (l *Load) finish() error {
+	if l.iprop != nil {
+		if _, err := l.tx.Exec(`INSERT INTO meta (key, value) VALUES ('iprop', ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, l.iprop.encode()); err != nil {
+			return fmt.Errorf("write load file: %w", err)
+		}
+	}
 	if err := l.tx.Commit(); err != nil {
 		return fmt.Errorf("write load file: %w", err)
 	}
@@ -144,7 +155,14 @@ func (l *Load) finish() error {
 // live database), creating the live database if there is none. Live
 // lockout counters belong to the old content and are dropped, as MIT's
 // load replaces them with the dump's.
-func (l *Load) Commit(ctx context.Context) error {
+func (l *Load) Commit(ctx context.Context) error { return l.commit(ctx, false) }
+
+// CommitKeepingLockout is Commit for an iprop full resync (MIT's load -i
+// with merge_nra): the replica's own lockout counters stay in force,
+// since an iprop dump carries none.
+func (l *Load) CommitKeepingLockout(ctx context.Context) error { return l.commit(ctx, true) }
+
+func (l *Load) commit(ctx context.Context, keepLockout bool) error {
 	defer l.Abort()
 	if err := l.finish(); err != nil {
 		return err
@@ -182,7 +200,7 @@ func (l *Load) Commit(ctx context.Context) error {
 		return fmt.Errorf("replace %s: %w", l.live, err)
 	}
 	checkpoint(ctx, conn)
-	if store.lockout != nil {
+	if store.lockout != nil && !keepLockout {
 		if _, err := store.lockout.ExecContext(ctx, `DELETE FROM lockout`); err != nil {
 			return fmt.Errorf("reset lockout counters: %w", err)
 		}

@@ -45,12 +45,17 @@ const usageText = `Usage: kdb5_util [-r realm] [-d dbname] [-k mkeytype] [-kv mk
 	create  [-s]
 	destroy [-f]
 	stash   [-f keyfile]
+	dump    [-b7|-r13|-r18] [-verbose]
+	        [-mkey_convert] [-new_mkey_file mkey_file]
+	        [-rev] [-recurse] [filename [princs...]]
+	load    [-b7|-r13|-r18] [-hash] [-verbose] [-update] filename
 	ark     [-e etype_list] principal
 	add_mkey [-e etype] [-s]
 	use_mkey kvno [time]
 	list_mkeys
 	update_princ_encryption [-f] [-n] [-v] [princ-pattern]
 	purge_mkeys [-f] [-n] [-v]
+	tabdump [-H] [-c] [-e] [-n] [-o outfile] dumptype
 `
 
 func main() {
@@ -148,6 +153,9 @@ func commands(e *env) []*cli.Command {
 			Action: func(c *cli.Context) error { return e.updatePrincEncryption(c) }},
 		{Name: "purge_mkeys", Flags: []cli.Flag{&cli.BoolFlag{Name: "f"}, &cli.BoolFlag{Name: "n"}, &cli.BoolFlag{Name: "v"}},
 			Action: func(c *cli.Context) error { return e.purgeMKeys(c) }},
+		{Name: "dump", SkipFlagParsing: true, Action: func(c *cli.Context) error { return e.dumpCmd(c.Args().Slice()) }},
+		{Name: "load", SkipFlagParsing: true, Action: func(c *cli.Context) error { return e.loadCmd(c.Args().Slice()) }},
+		{Name: "tabdump", SkipFlagParsing: true, Action: func(c *cli.Context) error { return e.tabdumpCmd(c.Args().Slice()) }},
 		{Name: "ark", Flags: []cli.Flag{&cli.StringFlag{Name: "e"}},
 			Action: func(c *cli.Context) error { return e.ark(c) }},
 	}

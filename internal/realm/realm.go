@@ -43,9 +43,12 @@ type Config struct {
 	MKeyName  kdb.Name
 	MKeyType  int32
 	MKeyVNO   uint16
-	Params    kadm5.RealmParams
-	Profile   *profile.Profile
-	opts      Options
+	// IpropEnable is the realm's iprop_enable: MIT accepts the iprop dump
+	// formats only then.
+	IpropEnable bool
+	Params      kadm5.RealmParams
+	Profile     *profile.Profile
+	opts        Options
 }
 
 // Load reads the profile (kdc.conf files first, then krb5.conf files, as
@@ -76,7 +79,7 @@ func Load(opts Options) (*Config, error) {
 		expiration = uint32(t.Unix())
 	}
 	c := &Config{Realm: name, DBName: rs.DatabaseName, StashFile: rs.KeyStashFile, MKeyType: rs.MasterKeyType,
-		MKeyVNO: opts.MKeyVNO, Profile: prof, opts: opts}
+		MKeyVNO: opts.MKeyVNO, IpropEnable: rs.IpropEnable, Profile: prof, opts: opts}
 	for _, a := range opts.DBArgs {
 		if v, ok := cutPrefix(a, "dbname="); ok {
 			c.DBName = v
