@@ -341,6 +341,67 @@ func iteratePrincipals(ctx context.Context, q querier, reverse bool, fn func(*Pr
 	return rows.Err()
 }
 
+// lockoutCursor walks the lockout counters in name order beside a scan of
+// the principals, so a full scan costs one query on the lockout database
+// rather than one per principal.
+type lockoutCursor struct {
+	rows    *sql.Rows
+	reverse bool
+	name    []byte
+	l       Lockout
+	ok      bool
+	err     error
+}
+
+func (s *Store) lockoutCursor(ctx context.Context, reverse bool) *lockoutCursor {
+	c := &lockoutCursor{reverse: reverse}
+	if s.lockout == nil {
+		return c
+	}
+	query := `SELECT name, last_success, last_failed, fail_count FROM lockout ORDER BY name`
+	if reverse {
+		query += ` DESC`
+	}
+	c.rows, c.err = s.lockout.QueryContext(ctx, query)
+	c.advance()
+	return c
+}
+
+func (c *lockoutCursor) advance() {
+	c.ok = false
+	if c.rows == nil || c.err != nil || !c.rows.Next() {
+		return
+	}
+	c.err = c.rows.Scan(&c.name, &c.l.LastSuccess, &c.l.LastFailed, &c.l.FailCount)
+	c.ok = c.err == nil
+}
+
+// apply sets p's counters when the cursor holds a row for it, moving past
+// rows of principals the scan has already passed.
+func (c *lockoutCursor) apply(p *Principal) error {
+	name := []byte(p.Name.String())
+	for c.ok {
+		cmp := bytes.Compare(c.name, name)
+		if c.reverse {
+			cmp = -cmp
+		}
+		if cmp > 0 {
+			break
+		}
+		if cmp == 0 {
+			p.LastSuccess, p.LastFailed, p.FailAuthCount = c.l.LastSuccess, c.l.LastFailed, c.l.FailCount
+		}
+		c.advance()
+	}
+	return c.err
+}
+
+func (c *lockoutCursor) close() {
+	if c.rows != nil {
+		c.rows.Close()
+	}
+}
+
 func getPolicy(ctx context.Context, q querier, name string) (*Policy, error) {
 	var data []byte
 	err := q.QueryRowContext(ctx, `SELECT data FROM policy WHERE name = ?`, []byte(name)).Scan(&data)
@@ -418,13 +479,55 @@ func (v *View) Get(ctx context.Context, name string) (*Principal, error) {
 
 // Principals calls fn for every principal in bytewise name order (reverse
 // order when reverse is set), stopping at fn's first error.
+//
+// Reading and decoding run on their own goroutine, a bounded number of
+// records ahead of fn, so a full dump uses both cores of a small KDC.
 func (v *View) Principals(ctx context.Context, reverse bool, fn func(*Principal) error) error {
-	return iteratePrincipals(ctx, v.tx, reverse, func(p *Principal) error {
-		if err := v.s.applyLockout(ctx, p); err != nil {
-			return err
+	lc := v.s.lockoutCursor(ctx, reverse)
+	defer lc.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []*Principal, 4)
+	done := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		const size = 256
+		batch := make([]*Principal, 0, size)
+		err := iteratePrincipals(ctx, v.tx, reverse, func(p *Principal) error {
+			if err := lc.apply(p); err != nil {
+				return fmt.Errorf("read lockout counters: %w", err)
+			}
+			if batch = append(batch, p); len(batch) == size {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				batch = make([]*Principal, 0, size)
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
 		}
-		return fn(p)
-	})
+		done <- err
+	}()
+	for batch := range batches {
+		for _, p := range batch {
+			if err := fn(p); err != nil {
+				cancel()
+				for range batches {
+				}
+				<-done
+				return err
+			}
+		}
+	}
+	return <-done
 }
 
 // Policies calls fn for every policy in bytewise name order.
@@ -476,9 +579,11 @@ func (t *Tx) Get(ctx context.Context, name string) (*Principal, error) {
 
 // Principals iterates as View.Principals does, inside the transaction.
 func (t *Tx) Principals(ctx context.Context, fn func(*Principal) error) error {
+	lc := t.s.lockoutCursor(ctx, false)
+	defer lc.close()
 	return iteratePrincipals(ctx, t.tx, false, func(p *Principal) error {
-		if err := t.s.applyLockout(ctx, p); err != nil {
-			return err
+		if err := lc.apply(p); err != nil {
+			return fmt.Errorf("read lockout counters: %w", err)
 		}
 		return fn(p)
 	})
