@@ -38,10 +38,12 @@ type Reader struct {
 
 	// Reused between records so that reading allocates only what the
 	// returned record keeps.
-	tok  []byte
-	data []byte
-	tls  []span
-	keys []keySpan
+	tok      []byte
+	data     []byte
+	nameBuf  []byte
+	nameEnds []int
+	tls      []span
+	keys     []keySpan
 }
 
 // span is a decoded field inside Reader.data.
@@ -79,7 +81,8 @@ const maxTrash = 4096
 // header, which for the load_dump versions (whose header includes the
 // newline) also means the whole line; forcing Iprop or IpropX accepts
 // either iprop header, as MIT's "load -i" does, and the header decides.
-// The errors are *HeaderError.
+// A first line MIT's loader would refuse gives a *HeaderError with MIT's
+// message.
 func NewReader(r io.Reader, file string, forced *Format) (*Reader, error) {
 	rd := &Reader{in: newInput(r), file: file, line: 1}
 	line, err := rd.headerLine()
@@ -130,6 +133,11 @@ func (r *Reader) headerLine() ([]byte, error) {
 	}
 	if len(line) == 0 {
 		return nil, &HeaderError{File: r.file, Msg: "can't read dump header in " + r.file}
+	}
+	if line[len(line)-1] != '\n' && !r.in.fill() {
+		// MIT would take "iprop 1 2 3" cut anywhere for a header; a
+		// dump that ends inside its first line is truncated.
+		return nil, &HeaderError{File: r.file, Msg: "dump header bad in " + r.file}
 	}
 	return line, nil
 }
@@ -333,10 +341,8 @@ func (r *Reader) readTL(n int) error {
 	return nil
 }
 
-// bytesOf copies the spans' data into one allocation for the record, so a
-// record costs a handful of allocations however many fields it has. The
-// full slice expressions keep an append to one field from overwriting the
-// next.
+// bytesOf is a field's bytes inside the record's arena; the full slice
+// expression keeps an append to one field from overwriting the next.
 func (r *Reader) bytesOf(s span, arena []byte) []byte {
 	if s.len == 0 {
 		return nil
@@ -344,6 +350,7 @@ func (r *Reader) bytesOf(s span, arena []byte) []byte {
 	return arena[s.off : s.off+s.len : s.off+s.len]
 }
 
+// tlData is the tl-data just read, its contents in arena.
 func (r *Reader) tlData(arena []byte) []kdb.TLData {
 	if len(r.tls) == 0 {
 		return nil
@@ -355,6 +362,8 @@ func (r *Reader) tlData(arena []byte) []kdb.TLData {
 	return out
 }
 
+// arena copies the record's decoded bytes into one allocation, so that a
+// record costs a handful of allocations however many fields it has.
 func (r *Reader) arena() []byte {
 	if len(r.data) == 0 {
 		return nil
@@ -482,6 +491,9 @@ func (r *Reader) readPrincipal() (*kdb.Principal, error) {
 	if err := r.recordEnd(); err != nil {
 		return nil, err
 	}
+	if err := r.checkDBArgs(raw); err != nil {
+		return nil, err
+	}
 
 	arena := r.arena()
 	p.TLData = r.tlData(arena)
@@ -501,28 +513,116 @@ func (r *Reader) readPrincipal() (*kdb.Principal, error) {
 	return p, nil
 }
 
+// checkDBArgs refuses what MIT's krb5_db_put_principal does with tl-data of
+// type KRB5_TL_DB_ARGS: it takes them out of the entry as arguments for the
+// database module, which DB2 refuses; one that is not a NUL-terminated
+// string is refused outright (and an empty one crashes MIT's loader)
+// [verified]. rawName is the name field, which MIT's message quotes.
+func (r *Reader) checkDBArgs(rawName []byte) error {
+	if i := bytes.IndexByte(rawName, 0); i >= 0 {
+		rawName = rawName[:i]
+	}
+	var first []byte
+	for _, s := range r.tls {
+		if s.typ != tlDBArgs {
+			continue
+		}
+		v := r.data[s.off : s.off+s.len]
+		if len(v) == 0 || v[len(v)-1] != 0 {
+			return r.fail(styleComErr, "Invalid argument while storing "+string(rawName))
+		}
+		if first == nil {
+			first = v[:bytes.IndexByte(v, 0)]
+		}
+	}
+	if first != nil {
+		return r.fail(styleComErr, `Unsupported argument "`+string(first)+`" for db2 while storing `+string(rawName))
+	}
+	return nil
+}
+
 // parseName turns the name field into a principal name as MIT does:
 // krb5_parse_name on it as a C string (so up to a NUL), with the default
-// realm for a name without one.
+// realm for a name without one. It follows kdb.ParseName's rules (tested
+// to agree) but builds the name from one string, the components being
+// substrings of it, which saves most of the allocations of a record.
 func (r *Reader) parseName(raw []byte) (kdb.Name, error) {
 	if i := bytes.IndexByte(raw, 0); i >= 0 {
 		raw = raw[:i]
 	}
-	s := string(raw)
-	realm := r.DefaultRealm
-	if !hasRealm(raw) && realm == "" {
-		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
-			Msg: "Configuration file does not specify default realm while parsing name " + s}
+	buf, ends := r.nameBuf[:0], r.nameEnds[:0]
+	realmStart := -1
+	malformed := false
+	for i := 0; i < len(raw) && !malformed; i++ {
+		c := raw[i]
+		switch c {
+		case '/', '@':
+			if realmStart >= 0 {
+				malformed = true
+				break
+			}
+			ends = append(ends, len(buf))
+			if c == '@' {
+				realmStart = len(buf)
+			}
+		default:
+			if c == '\\' {
+				i++
+				if i == len(raw) {
+					malformed = true
+					break
+				}
+				c = unquote(raw[i])
+			}
+			buf = append(buf, c)
+		}
 	}
-	n, err := kdb.ParseName(s, realm)
-	if err != nil {
-		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr, Err: err,
-			Msg: kdb.ErrMalformedName.Error() + " while parsing name " + s}
+	r.nameBuf, r.nameEnds = buf, ends
+	if malformed {
+		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
+			Err: &kdb.NameError{Name: string(raw)},
+			Msg: kdb.ErrMalformedName.Error() + " while parsing name " + string(raw)}
+	}
+	if realmStart < 0 {
+		if r.DefaultRealm == "" {
+			return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
+				Msg: "Configuration file does not specify default realm while parsing name " + string(raw)}
+		}
+		ends = append(ends, len(buf))
+	}
+	str := string(buf)
+	n := kdb.Name{Components: make([]string, len(ends))}
+	start := 0
+	for i, end := range ends {
+		n.Components[i] = str[start:end]
+		start = end
+	}
+	if realmStart >= 0 {
+		n.Realm = str[realmStart:]
+	} else {
+		n.Realm = r.DefaultRealm
 	}
 	if l := unparsedLen(n); l > maxNameBytes {
 		return kdb.Name{}, r.fail(styleLoadErr, fmt.Sprintf("principal name of %d bytes too long (at most %d)", l, maxNameBytes))
 	}
 	return n, nil
+}
+
+// unquote is the character a backslash escape in a name stands for
+// (krb5_parse_name): \n, \t, \b and \0 are newline, tab, backspace and
+// NUL; anything else stands for itself.
+func unquote(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case '0':
+		return 0
+	}
+	return c
 }
 
 // unparsedLen is len(n.String()).
@@ -546,19 +646,6 @@ func quotedLen(s string) int {
 		}
 	}
 	return l
-}
-
-// hasRealm reports whether an unparsed name has an unquoted "@".
-func hasRealm(s []byte) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '@':
-			return true
-		}
-	}
-	return false
 }
 
 // recordEnd is MIT's read_record_end: ";" and a newline end a principal

@@ -132,6 +132,25 @@ func digitValue(c byte, base uint64) (uint64, bool) {
 // it to the destination type as the C assignment does.
 func (in *input) scanInt(base uint64, width int, signed bool) (uint64, conv) {
 	in.skipSpace()
+	if base == 10 && width == 0 {
+		// Fast path for the usual case: at most 19 digits (no overflow
+		// possible) ending inside the buffer.
+		b := in.buf[in.pos:in.end]
+		i, neg := 0, false
+		if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+			neg, i = b[0] == '-', 1
+		}
+		start := i
+		var mag uint64
+		for i < len(b) && i-start < 19 && b[i]-'0' < 10 {
+			mag = mag*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i > start && i < len(b) && b[i]-'0' >= 10 {
+			in.pos += i
+			return intResult(neg, mag, false, signed), convOK
+		}
+	}
 	c, ok := in.peek()
 	if !ok {
 		return 0, convEOF
@@ -182,24 +201,30 @@ func (in *input) scanInt(base uint64, width int, signed bool) (uint64, conv) {
 	if digits == 0 {
 		return 0, convFail
 	}
+	return intResult(neg, mag, overflow, signed), convOK
+}
+
+// intResult is what strtol (signed) or strtoul returns for a sign and
+// magnitude, overflow meaning the magnitude did not fit in 64 bits.
+func intResult(neg bool, mag uint64, overflow, signed bool) uint64 {
 	if signed {
 		switch {
 		case !neg && (overflow || mag > math.MaxInt64):
-			return math.MaxInt64, convOK
+			return math.MaxInt64
 		case neg && (overflow || mag > 1<<63):
-			return 1 << 63, convOK // math.MinInt64
+			return 1 << 63 // math.MinInt64
 		case neg:
-			return -mag, convOK
+			return -mag
 		}
-		return mag, convOK
+		return mag
 	}
 	switch {
 	case overflow:
-		return math.MaxUint64, convOK
+		return math.MaxUint64
 	case neg:
-		return -mag, convOK
+		return -mag
 	}
-	return mag, convOK
+	return mag
 }
 
 // scanD is "%d": the strtol result truncated to a C int.

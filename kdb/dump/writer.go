@@ -20,6 +20,10 @@ const (
 	maxPolicyLen = 1023  // the loader reads policy names with %1023s
 	maxKeysalts  = 512   // and allowed_keysalts with %512s
 	baseLength   = 38    // KRB5_KDB_V1_BASE_LENGTH, the only entry length DB2 accepts
+
+	// tlDBArgs is KRB5_TL_DB_ARGS: arguments for the database module,
+	// never stored in a principal (spec §1.4).
+	tlDBArgs int16 = 0x7fff
 )
 
 // Writer writes a dump in one format. Records are written in the order
@@ -27,13 +31,12 @@ const (
 // unparsed names and then policies by name (spec §1.6), and it is for the
 // caller to iterate the database that way.
 type Writer struct {
-	w      *bufio.Writer
-	f      Format
-	rec    []byte // the record being assembled, so a rejected record writes nothing
-	name   []byte
-	order  []int
-	err    error
-	closed bool
+	w     *bufio.Writer
+	f     Format
+	rec   []byte // the record being assembled, so a rejected record writes nothing
+	name  []byte
+	order []int
+	err   error
 }
 
 // NewWriter writes f's header line to w and returns a Writer for the
@@ -190,6 +193,11 @@ func (w *Writer) WritePrincipal(p *kdb.Principal) error {
 	if w.err != nil {
 		return w.err
 	}
+	if len(p.Name.Components) == 0 {
+		// It would be written as "@REALM", which parses as one empty
+		// component.
+		return unrepresentable("principal name without components")
+	}
 	w.name = dumpName(w.name[:0], p.Name)
 	if len(w.name) > maxNameBytes {
 		return unrepresentable("principal name of %d bytes (at most %d)", len(w.name), maxNameBytes)
@@ -202,6 +210,11 @@ func (w *Writer) WritePrincipal(p *kdb.Principal) error {
 		}
 		if len(t.Contents) > maxField {
 			return unrepresentable("%s: tl-data type %d of %d bytes (at most %d)", w.name, t.Type, len(t.Contents), maxField)
+		}
+		if t.Type == tlDBArgs {
+			// MIT's loader passes it to DB2 as a module argument,
+			// which fails the load.
+			return unrepresentable("%s: tl-data type %d (KRB5_TL_DB_ARGS)", w.name, t.Type)
 		}
 		ntl++
 	}

@@ -6,11 +6,13 @@
 #                        in the default format (what each format loses)
 #   dump.iprop, dump.ipropx
 #                        dump -i0 / -i1 of dump.r111 loaded with iprop on
+#   tricky.dump          a realm made with kadmin.local holding names that
+#                        need quoting, a key-less principal, flag bit 31,
+#                        kvno 65535, string attributes and policies
 #   bad.dump, hdr*.dump  the bad inputs of load-experiments.sh, with MIT's
 #                        messages and exit status in *.stderr
 # usage: bash make.sh   (run from this directory)
 set -eu
-HERE=$(pwd)
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cat > "$W/krb5.conf" <<EOC
@@ -53,3 +55,24 @@ for f in bad.dump hdr-space.dump hdr-crlf.dump hdr-v8.dump dump.ipropx; do
   echo "exit $?" >> "$f.stderr"
   set -e
 done
+
+# tricky.dump, in a realm of its own
+T=$W/tricky
+mkdir -p "$T"
+sed -e "s|$W/|$T/|g" "$W/kdc.conf" > "$T/kdc.conf"
+export KRB5_KDC_PROFILE=$T/kdc.conf
+kdb5_util -P tricky-master-pw create -s > /dev/null
+K() { kadmin.local -q "$1" > /dev/null 2>&1; }
+K 'addpol -minlength 8 -minclasses 3 -history 5 -maxfailure 3 -failurecountinterval 1h -lockoutduration 10m lockpol'
+K 'addpol -allowedkeysalts aes256-cts-hmac-sha1-96:special,aes128-cts-hmac-sha1-96:norealm ks'
+K 'addprinc -randkey "sl\/ash/at\@sign"'
+K 'addprinc -randkey "back\\\\slash"'
+K 'addprinc -randkey "tab\tnl\nbs\bnul\0end/x\@y"'
+K 'addprinc -randkey "john doe"'
+K 'addprinc -nokey nokeys'
+K 'addprinc -randkey -policy lockpol -e aes256-cts:special,aes128-cts:norealm,aes256-cts:onlyrealm salty'
+K 'addprinc -randkey bigints'
+K 'modprinc -kvno 65535 +0x80000000 -allow_tix bigints'
+K 'setstr bigints require_auth "otp spake"'
+kdb5_util dump "$T/tricky.dump"
+cp "$T/tricky.dump" tricky.dump
