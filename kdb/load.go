@@ -126,7 +126,9 @@ func (l *Load) PutPolicy(p *Policy) error {
 // taken at, kept with the loaded content (see Store.IpropPosition).
 func (l *Load) SetIpropPosition(p IpropPosition) { l.iprop = &p }
 
-// finish commits the scratch file and makes it durable.
+// finish completes the scratch file. It is not fsynced: the restore reads
+// it back from the page cache, and only the live database's commit needs
+// to be durable (placeAsNew syncs it when the file itself becomes live).
 func (l *Load) finish() error {
 	if l.iprop != nil {
 		if _, err := l.tx.Exec(`INSERT INTO meta (key, value) VALUES ('iprop', ?)
@@ -142,7 +144,11 @@ func (l *Load) finish() error {
 		return err
 	}
 	l.db = nil
-	f, err := os.OpenFile(l.scratch, os.O_RDWR, 0)
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
@@ -165,6 +171,9 @@ func (l *Load) CommitKeepingLockout(ctx context.Context) error { return l.commit
 func (l *Load) commit(ctx context.Context, keepLockout bool) error {
 	defer l.Abort()
 	if err := l.finish(); err != nil {
+		return err
+	}
+	if placed, err := l.placeAsNew(); err != nil || placed {
 		return err
 	}
 	store, err := openOrCreate(l.live)
@@ -206,6 +215,47 @@ func (l *Load) commit(ctx context.Context, keepLockout bool) error {
 		}
 	}
 	return nil
+}
+
+// placeAsNew makes the scratch file the live database when there is none
+// yet (a replica's first propagation, a fresh load): no process can have a
+// database open that does not exist, so the file can simply take the name,
+// which saves copying every page. link(2) fails if the name appeared
+// meanwhile; then the caller restores into it as usual.
+func (l *Load) placeAsNew() (bool, error) {
+	if _, err := os.Stat(l.live); !errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err := removeOrphanSideFiles(l.live); err != nil {
+		return false, err
+	}
+	db, err := sql.Open("sqlite", dsn(l.scratch, "_pragma=journal_mode(WAL)"))
+	if err != nil {
+		return false, err
+	}
+	err = db.Ping()
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncFile(l.scratch)
+	}
+	if err != nil {
+		return false, fmt.Errorf("prepare %s: %w", l.live, err)
+	}
+	if err := os.Link(l.scratch, l.live); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("place %s: %w", l.live, err)
+	}
+	if d, err := os.Open(filepath.Dir(l.live)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	// Counters of an earlier database of that name belong to nobody now.
+	os.Remove(LockoutPath(l.live))
+	return true, createLockout(l.live)
 }
 
 // Merge adds or replaces the loaded principals and policies in the live

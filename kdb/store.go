@@ -97,11 +97,27 @@ func Create(path string) (*Store, error) {
 		return nil, err
 	}
 	f.Close()
+	if err := removeOrphanSideFiles(path); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
 	if err := initSchema(path); err != nil {
 		os.Remove(path)
 		return nil, err
 	}
 	return Open(path, ReadWrite)
+}
+
+// removeOrphanSideFiles deletes a -wal or -shm file left without its
+// database (a database removed by hand, say): SQLite would otherwise apply
+// that stale log to a new database of the same name.
+func removeOrphanSideFiles(path string) error {
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove stale %s%s: %w", path, suffix, err)
+		}
+	}
+	return nil
 }
 
 func initSchema(path string) error {

@@ -325,30 +325,32 @@ func (e *env) loadCmd(args []string) error {
 		return e.errorf("%v while creating database", err)
 	}
 	defer ld.Abort()
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return e.restoreFailed(err, r.Format(), l.file)
-		}
-		switch {
-		case rec.Principal != nil:
-			err = ld.PutPrincipal(rec.Principal)
-			if err == nil && l.verbose {
-				fmt.Fprintln(e.stderr, rec.Principal.Name)
+	recs, readErr := readAhead(r)
+	for batch := range recs {
+		for _, rec := range batch {
+			var err error
+			switch {
+			case rec.Principal != nil:
+				err = ld.PutPrincipal(rec.Principal)
+				if err == nil && l.verbose {
+					fmt.Fprintln(e.stderr, rec.Principal.Name)
+				}
+			case rec.Policy != nil:
+				err = ld.PutPolicy(rec.Policy)
+				if err == nil && l.verbose {
+					fmt.Fprintf(e.stderr, "created policy %s\n", rec.Policy.Name)
+				}
 			}
-		case rec.Policy != nil:
-			err = ld.PutPolicy(rec.Policy)
-			if err == nil && l.verbose {
-				fmt.Fprintf(e.stderr, "created policy %s\n", rec.Policy.Name)
+			if err != nil {
+				for range recs {
+				}
+				fmt.Fprintf(e.stderr, "%s(%d): %v\n", l.file, rec.Line, err)
+				return e.restoreFailed(&dump.ParseError{File: l.file, Line: rec.Line}, r.Format(), l.file)
 			}
 		}
-		if err != nil {
-			fmt.Fprintf(e.stderr, "%s(%d): %v\n", l.file, rec.Line, err)
-			return e.restoreFailed(&dump.ParseError{File: l.file, Line: rec.Line, Msg: err.Error()}, r.Format(), l.file)
-		}
+	}
+	if err := <-readErr; err != nil {
+		return e.restoreFailed(err, r.Format(), l.file)
 	}
 	if l.iprop {
 		if ih := r.Iprop(); ih != nil {
@@ -367,6 +369,38 @@ func (e *env) loadCmd(args []string) error {
 		return e.errorf("%v while making newly loaded database live", err)
 	}
 	return nil
+}
+
+// readAhead parses the dump on its own goroutine, a bounded number of
+// records ahead of the database inserts, so a load uses both cores. The
+// error channel gets the error that ended the dump (nil at its end) once
+// the records channel is closed.
+func readAhead(r *dump.Reader) (<-chan []dump.Record, <-chan error) {
+	recs := make(chan []dump.Record, 4)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(recs)
+		const size = 256
+		batch := make([]dump.Record, 0, size)
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				if len(batch) > 0 {
+					recs <- batch
+				}
+				if err == io.EOF {
+					err = nil
+				}
+				errc <- err
+				return
+			}
+			if batch = append(batch, rec); len(batch) == size {
+				recs <- batch
+				batch = make([]dump.Record, 0, size)
+			}
+		}
+	}()
+	return recs, errc
 }
 
 // restoreFailed prints MIT's three lines for a failed load.
