@@ -1,0 +1,272 @@
+// Command bench times MIT's kdb5_util and krb5prop's kdb5util on the same
+// realms in one run: dump and load of synthetic realms of the given sizes
+// (every principal with aes256 and aes128 keys and kadmin's four tl-data
+// items), each measured several times with MIT and ours alternating, and
+// prints the median wall time, the ratio ours/MIT and the peak RSS of each.
+//
+//	go run ./bench -n 1000,100000,1000000
+//
+// Everything happens in a temporary directory with private KRB5_CONFIG and
+// KRB5_KDC_PROFILE; the realm is built once per size as a dump file that
+// both tools load.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/krb5prop/krb5prop/internal/synth"
+)
+
+const realm = "BENCH.TEST"
+
+func main() {
+	sizes := flag.String("n", "1000,100000,1000000", "comma-separated realm sizes (user principals)")
+	runs := flag.Int("runs", 3, "measurements per tool and operation (the median is reported)")
+	ours := flag.String("ours", "", "our kdb5util binary (default: built from ./cmd/kdb5util)")
+	mit := flag.String("mit", "", "MIT's kdb5_util (default: looked up in PATH and /usr/sbin)")
+	keep := flag.Bool("keep", false, "keep the work directory")
+	flag.Parse()
+	if err := run(*sizes, *runs, *ours, *mit, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one tool's measurements of one operation.
+type result struct {
+	wall []time.Duration
+	rss  int64 // KiB, the largest of the runs
+}
+
+func (r result) median() time.Duration {
+	w := append([]time.Duration(nil), r.wall...)
+	sort.Slice(w, func(i, j int) bool { return w[i] < w[j] })
+	return w[len(w)/2]
+}
+
+func run(sizesFlag string, runs int, ours, mit string, keep bool) error {
+	work, err := os.MkdirTemp("", "krb5prop-bench-")
+	if err != nil {
+		return err
+	}
+	if keep {
+		fmt.Println("work directory:", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	if mit == "" {
+		if mit, err = lookMIT(); err != nil {
+			return err
+		}
+	}
+	if ours == "" {
+		ours = filepath.Join(work, "kdb5util")
+		build := exec.Command("go", "build", "-o", ours, "./cmd/kdb5util")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build our kdb5util: %w", err)
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "principals\toperation\tMIT\tours\tours/MIT\tMIT peak RSS\tours peak RSS\t")
+	for _, s := range strings.Split(sizesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			return fmt.Errorf("bad size %q", s)
+		}
+		rows, err := measure(work, n, runs, mit, ours)
+		if err != nil {
+			return fmt.Errorf("%d principals: %w", n, err)
+		}
+		for _, r := range rows {
+			m, o := r.mit.median(), r.ours.median()
+			fmt.Fprintf(os.Stderr, "%d principals, %s: MIT %s, ours %s\n", n, r.op, seconds(m), seconds(o))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.2f\t%s\t%s\t\n", n, r.op, seconds(m), seconds(o),
+				o.Seconds()/m.Seconds(), mib(r.mit.rss), mib(r.ours.rss))
+		}
+	}
+	return tw.Flush()
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+func mib(kib int64) string           { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+func lookMIT() (string, error) {
+	if p, err := exec.LookPath("kdb5_util"); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin"} {
+		if p := filepath.Join(d, "kdb5_util"); isExec(p) {
+			return p, nil
+		}
+	}
+	return "", errors.New("MIT kdb5_util not found: apt-get install krb5-kdc krb5-admin-server")
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode()&0o111 != 0
+}
+
+type row struct {
+	op        string
+	mit, ours result
+}
+
+// side is one tool's private realm.
+type side struct {
+	bin string
+	dir string
+	env []string
+}
+
+func newSide(work, name, bin string) (*side, error) {
+	dir := filepath.Join(work, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	krb5 := filepath.Join(dir, "krb5.conf")
+	kdc := filepath.Join(dir, "kdc.conf")
+	if err := os.WriteFile(krb5, []byte("[libdefaults]\n    default_realm = "+realm+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf("[realms]\n    %s = {\n        database_name = %s/principal\n        key_stash_file = %s/stash\n    }\n", realm, dir, dir)
+	if err := os.WriteFile(kdc, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "KRB5_CONFIG="+krb5, "KRB5_KDC_PROFILE="+kdc)
+	return &side{bin: bin, dir: dir, env: env}, nil
+}
+
+// time runs the tool once and returns its wall time and peak RSS (KiB).
+func (s *side) time(args ...string) (time.Duration, int64, error) {
+	syscall.Sync() // earlier runs' dirty pages must not be written back on this one's clock
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = s.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s %s: %w\n%s", filepath.Base(s.bin), strings.Join(args, " "), err, stderr.String())
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return wall, rss, nil
+}
+
+// removeDB deletes a side's database files, for a load into an empty place.
+func (s *side) removeDB() error {
+	matches, err := filepath.Glob(filepath.Join(s.dir, "principal*"))
+	if err != nil {
+		return err
+	}
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func measure(work string, n, runs int, mitBin, oursBin string) ([]row, error) {
+	dir := filepath.Join(work, strconv.Itoa(n))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	dumpFile := filepath.Join(dir, "realm.dump")
+	if err := writeRealm(dumpFile, n); err != nil {
+		return nil, err
+	}
+	mit, err := newSide(dir, "mit", mitBin)
+	if err != nil {
+		return nil, err
+	}
+	ours, err := newSide(dir, "ours", oursBin)
+	if err != nil {
+		return nil, err
+	}
+	sides := []*side{mit, ours}
+	ops := []struct {
+		name  string
+		setup func(*side) error
+		args  func(*side) []string
+	}{
+		{"load (new database)", (*side).removeDB, func(*side) []string { return []string{"load", dumpFile} }},
+		{"load (replace)", nil, func(*side) []string { return []string{"load", dumpFile} }},
+		// -P: MIT's dump reads the master key and exits 1 without one.
+		{"dump", nil, func(s *side) []string {
+			return []string{"-P", "bench-master-pw", "dump", filepath.Join(s.dir, "out.dump")}
+		}},
+	}
+	var rows []row
+	for _, op := range ops {
+		res := make([]result, 2)
+		for i := 0; i < runs; i++ {
+			// Alternate which tool goes first, so neither always runs on a
+			// cache the other warmed.
+			for k := range sides {
+				j := (i + k) % 2
+				s := sides[j]
+				if op.setup != nil {
+					if err := op.setup(s); err != nil {
+						return nil, err
+					}
+				}
+				wall, rss, err := s.time(op.args(s)...)
+				if err != nil {
+					return nil, err
+				}
+				res[j].wall = append(res[j].wall, wall)
+				res[j].rss = max(res[j].rss, rss)
+			}
+		}
+		rows = append(rows, row{op: op.name, mit: res[0], ours: res[1]})
+	}
+	// Both tools must have produced the same dump, or the times compare
+	// different work.
+	a, err := os.ReadFile(filepath.Join(mit.dir, "out.dump"))
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(ours.dir, "out.dump"))
+	if err != nil {
+		return nil, err
+	}
+	if string(a) != string(b) {
+		return nil, errors.New("MIT's and our dumps differ")
+	}
+	return rows, nil
+}
+
+func writeRealm(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = synth.WriteDump(w, synth.Realm{Name: realm, MasterPassword: "bench-master-pw", Users: n, Generation: 1})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
