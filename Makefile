@@ -8,15 +8,17 @@ PREFIX ?= /usr/local
 SBINDIR = $(DESTDIR)$(PREFIX)/sbin
 
 # Our commands (directories under cmd/, built into bin/).
-TOOLS = kdb5util kadmin kprop kpropd krb5kdc
+TOOLS = $(notdir $(wildcard cmd/*))
 
 # Each go test binary gets this long; the whole run stays well under CI's 30
 # minutes even on two cores.
 TEST_TIMEOUT ?= 15m
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 10s
+# Realm sizes `make bench` measures.
+BENCH_SIZES ?= 1000,100000,1000000
 
-.PHONY: help deps build test install demo fuzz clean
+.PHONY: help deps build test install demo fuzz bench clean
 
 help:
 	@echo "make demo     install what is needed, then run scripts/demo.sh"
@@ -24,6 +26,7 @@ help:
 	@echo "make build    build $(TOOLS) into bin/"
 	@echo "make install  install them into $(SBINDIR), also under MIT's names (PREFIX, DESTDIR)"
 	@echo "make fuzz     run each fuzz target for $(FUZZTIME) (FUZZTIME=…)"
+	@echo "make bench    time MIT's and our dump and load ($(BENCH_SIZES) principals; BENCH_SIZES=…)"
 	@echo "make deps     install Go modules and MIT krb5 (scripts/deps.sh)"
 	@echo "make clean    remove bin/"
 
@@ -57,6 +60,9 @@ install: build
 	for t in $(TOOLS); do install -m 0755 bin/$$t $(SBINDIR)/$$t; done
 	ln -sf kdb5util $(SBINDIR)/kdb5_util
 	ln -sf kadmin $(SBINDIR)/kadmin.local
+
+bench: deps
+	$(GO) run ./bench -n $(BENCH_SIZES)
 
 demo: deps
 	bash scripts/demo.sh

@@ -71,6 +71,9 @@ func run(sizesFlag string, runs int, ours, mit string, keep bool) error {
 			return err
 		}
 	}
+	if !isExec(gnuTime) {
+		return errors.New(gnuTime + " not found: apt-get install time")
+	}
 	if ours == "" {
 		ours = filepath.Join(work, "kdb5util")
 		build := exec.Command("go", "build", "-o", ours, "./cmd/kdb5util")
@@ -151,9 +154,13 @@ func newSide(work, name, bin string) (*side, error) {
 }
 
 // time runs the tool once and returns its wall time and peak RSS (KiB).
+// The tool runs under GNU time, which reports the peak RSS: a child's
+// ru_maxrss counts from the moment it was forked, so measured from this
+// (large) process it would include this process's own memory.
 func (s *side) time(args ...string) (time.Duration, int64, error) {
 	syscall.Sync() // earlier runs' dirty pages must not be written back on this one's clock
-	cmd := exec.Command(s.bin, args...)
+	rssFile := filepath.Join(s.dir, "rss")
+	cmd := exec.Command(gnuTime, append([]string{"-f", "%M", "-o", rssFile, s.bin}, args...)...)
 	cmd.Env = s.env
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -163,13 +170,20 @@ func (s *side) time(args ...string) (time.Duration, int64, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s %s: %w\n%s", filepath.Base(s.bin), strings.Join(args, " "), err, stderr.String())
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss
+	b, err := os.ReadFile(rssFile)
+	if err != nil {
+		return 0, 0, err
+	}
+	rss, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("peak RSS from %s: %q", gnuTime, b)
 	}
 	return wall, rss, nil
 }
+
+// gnuTime is GNU time (Debian package "time"), which reports a command's
+// peak RSS.
+const gnuTime = "/usr/bin/time"
 
 // removeDB deletes a side's database files, for a load into an empty place.
 func (s *side) removeDB() error {

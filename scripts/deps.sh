@@ -9,8 +9,8 @@
 # without MIT, or fail with that variable set).
 set -euo pipefail
 
-# Debian packages the project needs.
-PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user"
+# Debian packages the project needs (GNU time: peak RSS for make bench).
+PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time"
 
 # Of those, the ones that ship a daemon, with their service names. None of
 # them may run because this script installed it.
