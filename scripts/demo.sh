@@ -61,6 +61,10 @@ if command -v klist >/dev/null 2>&1; then
   run klist -k -e "$work/host.keytab"
 fi
 
+step "Dumping the database in MIT's format"
+run kdb5util dump "$work/realm.dump"
+ls -l "$work/realm.dump" "$work/realm.dump.dump_ok"
+
 step "Rewriting the stash file from the database"
 run kdb5util stash -f "$work/ours/stash.copy"
 
@@ -69,8 +73,13 @@ if command -v kdb5_util >/dev/null 2>&1 || [ -x /usr/sbin/kdb5_util ]; then
   step "MIT's kdb5_util opens an MIT database of the same realm with the stash krb5prop wrote"
   sed -e "s#$work/ours/principal#$work/mit/principal#" -e "s#$work/ours/stash#$work/mit/stash#" \
     "$work/kdc.conf" >"$work/mit-kdc.conf"
-  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" -P demo-master-pw create >/dev/null
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" -P demo-master-pw create -s >/dev/null
   KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" -sf "$work/ours/stash" list_mkeys
+  step "MIT's kdb5_util loads krb5prop's dump, and MIT's kadmin.local reads the result"
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" load "$work/realm.dump"
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$(command -v kadmin.local || echo /usr/sbin/kadmin.local)" -q "getprinc alice"
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" run "$mit" dump "$work/mit.dump"
+  if cmp -s "$work/realm.dump" "$work/mit.dump"; then echo "MIT's re-dump is byte-identical to krb5prop's dump."; fi
 else
   step "MIT krb5 is not installed: skipping the MIT step (scripts/deps.sh installs it as root)"
 fi
