@@ -27,27 +27,25 @@ type Name struct {
 // (krb5_parse_name): "/" separates components, the first unquoted "@"
 // starts the realm, and a backslash quotes the next character, with \n, \t,
 // \b and \0 standing for newline, tab, backspace and NUL. A name without a
-// realm gets defaultRealm. Any byte may appear in a component.
+// realm gets defaultRealm. Any byte may appear in a component. The
+// components are substrings of one string, which keeps a dump load of a
+// million principals from allocating per component.
 func ParseName(s, defaultRealm string) (Name, error) {
-	var n Name
-	var cur strings.Builder
-	inRealm := false
+	buf := make([]byte, 0, len(s))
+	var ends [8]int
+	cuts := ends[:0]
+	realmStart := -1
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '/':
-			if inRealm {
+		switch c {
+		case '/', '@':
+			if realmStart >= 0 {
 				return Name{}, nameError(s)
 			}
-			n.Components = append(n.Components, cur.String())
-			cur.Reset()
-		case c == '@':
-			if inRealm {
-				return Name{}, nameError(s)
+			cuts = append(cuts, len(buf))
+			if c == '@' {
+				realmStart = len(buf)
 			}
-			n.Components = append(n.Components, cur.String())
-			cur.Reset()
-			inRealm = true
 		default:
 			if c == '\\' {
 				i++
@@ -56,14 +54,21 @@ func ParseName(s, defaultRealm string) (Name, error) {
 				}
 				c = unquote(s[i])
 			}
-			cur.WriteByte(c)
+			buf = append(buf, c)
 		}
 	}
-	if inRealm {
-		n.Realm = cur.String()
-	} else {
-		n.Components = append(n.Components, cur.String())
-		n.Realm = defaultRealm
+	if realmStart < 0 {
+		cuts = append(cuts, len(buf))
+	}
+	str := string(buf)
+	n := Name{Components: make([]string, len(cuts)), Realm: defaultRealm}
+	start := 0
+	for i, end := range cuts {
+		n.Components[i] = str[start:end]
+		start = end
+	}
+	if realmStart >= 0 {
+		n.Realm = str[realmStart:]
 	}
 	return n, nil
 }

@@ -40,3 +40,26 @@ func quoteComponent(b *strings.Builder, s string) {
 		}
 	}
 }
+
+// Len is len(Unparse(components, realm)), without building the string.
+func Len(components []string, realm string) int {
+	l := len(components) // the separators and the "@"
+	if l == 0 {
+		l = 1
+	}
+	for _, c := range components {
+		l += quotedLen(c)
+	}
+	return l + quotedLen(realm)
+}
+
+func quotedLen(s string) int {
+	l := len(s)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '@', '/', '\\', '\t', '\n', '\b', 0:
+			l++
+		}
+	}
+	return l
+}

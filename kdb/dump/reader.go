@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/krb5prop/krb5prop/internal/princname"
 	"github.com/krb5prop/krb5prop/kdb"
 )
 
@@ -38,12 +39,10 @@ type Reader struct {
 
 	// Reused between records so that reading allocates only what the
 	// returned record keeps.
-	tok      []byte
-	data     []byte
-	nameBuf  []byte
-	nameEnds []int
-	tls      []span
-	keys     []keySpan
+	tok  []byte
+	data []byte
+	tls  []span
+	keys []keySpan
 }
 
 // span is a decoded field inside Reader.data.
@@ -543,109 +542,37 @@ func (r *Reader) checkDBArgs(rawName []byte) error {
 
 // parseName turns the name field into a principal name as MIT does:
 // krb5_parse_name on it as a C string (so up to a NUL), with the default
-// realm for a name without one. It follows kdb.ParseName's rules (tested
-// to agree) but builds the name from one string, the components being
-// substrings of it, which saves most of the allocations of a record.
+// realm for a name without one.
 func (r *Reader) parseName(raw []byte) (kdb.Name, error) {
 	if i := bytes.IndexByte(raw, 0); i >= 0 {
 		raw = raw[:i]
 	}
-	buf, ends := r.nameBuf[:0], r.nameEnds[:0]
-	realmStart := -1
-	malformed := false
-	for i := 0; i < len(raw) && !malformed; i++ {
-		c := raw[i]
-		switch c {
-		case '/', '@':
-			if realmStart >= 0 {
-				malformed = true
-				break
-			}
-			ends = append(ends, len(buf))
-			if c == '@' {
-				realmStart = len(buf)
-			}
-		default:
-			if c == '\\' {
-				i++
-				if i == len(raw) {
-					malformed = true
-					break
-				}
-				c = unquote(raw[i])
-			}
-			buf = append(buf, c)
-		}
-	}
-	r.nameBuf, r.nameEnds = buf, ends
-	if malformed {
-		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
-			Err: &kdb.NameError{Name: string(raw)},
+	n, err := kdb.ParseName(string(raw), r.DefaultRealm)
+	if err != nil {
+		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr, Err: err,
 			Msg: kdb.ErrMalformedName.Error() + " while parsing name " + string(raw)}
 	}
-	if realmStart < 0 {
-		if r.DefaultRealm == "" {
-			return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
-				Msg: "Configuration file does not specify default realm while parsing name " + string(raw)}
-		}
-		ends = append(ends, len(buf))
+	if r.DefaultRealm == "" && !hasRealm(raw) {
+		return kdb.Name{}, &ParseError{File: r.file, Line: r.line, style: styleComErr,
+			Msg: "Configuration file does not specify default realm while parsing name " + string(raw)}
 	}
-	str := string(buf)
-	n := kdb.Name{Components: make([]string, len(ends))}
-	start := 0
-	for i, end := range ends {
-		n.Components[i] = str[start:end]
-		start = end
-	}
-	if realmStart >= 0 {
-		n.Realm = str[realmStart:]
-	} else {
-		n.Realm = r.DefaultRealm
-	}
-	if l := unparsedLen(n); l > maxNameBytes {
+	if l := princname.Len(n.Components, n.Realm); l > maxNameBytes {
 		return kdb.Name{}, r.fail(styleLoadErr, fmt.Sprintf("principal name of %d bytes too long (at most %d)", l, maxNameBytes))
 	}
 	return n, nil
 }
 
-// unquote is the character a backslash escape in a name stands for
-// (krb5_parse_name): \n, \t, \b and \0 are newline, tab, backspace and
-// NUL; anything else stands for itself.
-func unquote(c byte) byte {
-	switch c {
-	case 'n':
-		return '\n'
-	case 't':
-		return '\t'
-	case 'b':
-		return '\b'
-	case '0':
-		return 0
-	}
-	return c
-}
-
-// unparsedLen is len(n.String()).
-func unparsedLen(n kdb.Name) int {
-	l := len(n.Components) // separators and the "@"
-	if l == 0 {
-		l = 1
-	}
-	for _, c := range n.Components {
-		l += quotedLen(c)
-	}
-	return l + quotedLen(n.Realm)
-}
-
-func quotedLen(s string) int {
-	l := len(s)
+// hasRealm reports whether an unparsed name has an unquoted "@".
+func hasRealm(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
-		case '@', '/', '\\', '\t', '\n', '\b', 0:
-			l++
+		case '\\':
+			i++
+		case '@':
+			return true
 		}
 	}
-	return l
+	return false
 }
 
 // recordEnd is MIT's read_record_end: ";" and a newline end a principal

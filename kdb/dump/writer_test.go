@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/krb5prop/krb5prop/internal/princname"
 	"github.com/krb5prop/krb5prop/kdb"
 )
 
@@ -261,8 +262,8 @@ func TestUnparseMatchesKDB(t *testing.T) {
 		if got := string(appendUnparsed(nil, n)); got != n.String() {
 			t.Fatalf("%q: got %q, want %q", n, got, n.String())
 		}
-		if got := unparsedLen(n); got != len(n.String()) {
-			t.Fatalf("%q: unparsedLen %d, want %d", n, got, len(n.String()))
+		if got := princname.Len(n.Components, n.Realm); got != len(n.String()) {
+			t.Fatalf("%q: princname.Len %d, want %d", n, got, len(n.String()))
 		}
 	}
 }
