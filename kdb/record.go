@@ -21,7 +21,7 @@ func appendCounted(b []byte, typ int16, v []byte) []byte {
 // checkLimits rejects what the record encoding (and MIT's) cannot hold, so a
 // store never accepts a principal it would later read back differently.
 func (p *Principal) checkLimits() error {
-	if len(p.TLData) > 65535 {
+	if len(p.TLData) > 32767 { // MIT DB2's limit; dumps reject more too
 		return fmt.Errorf("%s: too many tl-data items (%d)", p.Name, len(p.TLData))
 	}
 	if len(p.KeyData) > 32767 {
