@@ -3,6 +3,7 @@ module github.com/krb5prop/krb5prop
 go 1.26.8
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/jcmturner/gokrb5/v8 v8.4.4
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/crypto v0.6.0

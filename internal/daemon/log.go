@@ -1,0 +1,62 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"strings"
+)
+
+// NewLogger returns the daemon's logger: to standard error when debugging
+// (MIT's -d), else to syslog with the program's name as ident and the
+// daemon facility, as MIT's daemons log.
+func NewLogger(ident string, stderr io.Writer, debug bool) (*slog.Logger, error) {
+	if debug {
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})), nil
+	}
+	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, ident)
+	if err != nil {
+		return nil, fmt.Errorf("connect to syslog: %w", err)
+	}
+	return slog.New(&syslogHandler{w: w}), nil
+}
+
+// syslogHandler writes each record as one syslog line at the matching
+// priority: the message, then any attributes as key=value.
+type syslogHandler struct {
+	w     *syslog.Writer
+	attrs []slog.Attr
+}
+
+func (h *syslogHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	msg := b.String()
+	switch {
+	case r.Level >= slog.LevelError:
+		return h.w.Err(msg)
+	case r.Level >= slog.LevelWarn:
+		return h.w.Warning(msg)
+	case r.Level >= slog.LevelInfo:
+		return h.w.Info(msg)
+	}
+	return h.w.Debug(msg)
+}
+
+func (h *syslogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &syslogHandler{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+func (h *syslogHandler) WithGroup(string) slog.Handler { return h }
