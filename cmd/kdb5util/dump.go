@@ -13,6 +13,7 @@ import (
 	"github.com/krb5prop/krb5prop/internal/filelock"
 	"github.com/krb5prop/krb5prop/kdb"
 	"github.com/krb5prop/krb5prop/kdb/dump"
+	"github.com/krb5prop/krb5prop/kdb/dumpload"
 	"github.com/krb5prop/krb5prop/kdb/tabdump"
 )
 
@@ -295,112 +296,39 @@ func (e *env) loadCmd(args []string) error {
 		fmt.Fprintln(e.stderr, "Iprop not enabled")
 		return failed
 	}
-	if l.update {
-		// -update merges into a live database: say so now if there is
-		// none, rather than after reading the whole dump.
-		store, err := kdb.Open(e.cfg.DBName, kdb.ReadWrite)
-		if err != nil {
-			return e.errorf("%v while opening database", err)
-		}
-		store.Close()
-	}
-	f, err := os.Open(l.file)
-	if err != nil {
-		return e.errorf("%v while opening %s", errText(err), l.file)
-	}
-	defer f.Close()
-	r, err := dump.NewReader(f, l.file, l.format)
-	if err != nil {
-		var he *dump.HeaderError
-		if errors.As(err, &he) {
-			fmt.Fprintf(e.stderr, "%s: %s\n", e.prog, he.Msg)
-			return failed
-		}
-		return e.errorf("%v", err)
-	}
-	r.DefaultRealm = e.cfg.Realm
-	r.Warn = func(w dump.Warning) { fmt.Fprintln(e.stderr, w.String()) }
-	ld, err := kdb.BeginLoad(e.cfg.DBName)
-	if err != nil {
-		return e.errorf("%v while creating database", err)
-	}
-	defer ld.Abort()
-	recs, readErr := readAhead(r)
-	for batch := range recs {
-		for _, rec := range batch {
-			var err error
-			switch {
-			case rec.Principal != nil:
-				err = ld.PutPrincipal(rec.Principal)
-				if err == nil && l.verbose {
-					fmt.Fprintln(e.stderr, rec.Principal.Name)
-				}
-			case rec.Policy != nil:
-				err = ld.PutPolicy(rec.Policy)
-				if err == nil && l.verbose {
-					fmt.Fprintf(e.stderr, "created policy %s\n", rec.Policy.Name)
-				}
-			}
-			if err != nil {
-				for range recs {
-				}
-				fmt.Fprintf(e.stderr, "%s(%d): %v\n", l.file, rec.Line, err)
-				return e.restoreFailed(&dump.ParseError{File: l.file, Line: rec.Line}, r.Format(), l.file)
+	opts := dumpload.Options{Format: l.format, Update: l.update, Iprop: l.iprop, DefaultRealm: e.cfg.Realm,
+		Warn: func(w dump.Warning) { fmt.Fprintln(e.stderr, w.String()) }}
+	if l.verbose {
+		opts.Loaded = func(rec dump.Record) {
+			if rec.Principal != nil {
+				fmt.Fprintln(e.stderr, rec.Principal.Name)
+			} else {
+				fmt.Fprintf(e.stderr, "created policy %s\n", rec.Policy.Name)
 			}
 		}
 	}
-	if err := <-readErr; err != nil {
-		return e.restoreFailed(err, r.Format(), l.file)
-	}
-	if l.iprop {
-		if ih := r.Iprop(); ih != nil {
-			ld.SetIpropPosition(kdb.IpropPosition{SerialNumber: ih.SerialNumber, Sec: ih.Sec, Usec: ih.Usec})
-		}
-	}
+	format, err := dumpload.File(e.ctx, l.file, e.cfg.DBName, opts)
+	var (
+		he *dump.HeaderError
+		pe *dump.ParseError
+		re *dumpload.RecordError
+		se *dumpload.StageError
+	)
 	switch {
-	case l.update:
-		err = ld.Merge(e.ctx)
-	case l.iprop:
-		err = ld.CommitKeepingLockout(e.ctx)
-	default:
-		err = ld.Commit(e.ctx)
+	case err == nil:
+		return nil
+	case errors.As(err, &he):
+		fmt.Fprintf(e.stderr, "%s: %s\n", e.prog, he.Msg)
+		return failed
+	case errors.As(err, &pe):
+		return e.restoreFailed(pe, format, l.file)
+	case errors.As(err, &re):
+		fmt.Fprintln(e.stderr, re.Error())
+		return e.restoreFailed(&dump.ParseError{File: l.file, Line: re.Line}, format, l.file)
+	case errors.As(err, &se):
+		return e.errorf("%v %s", errText(se.Err), se.Stage)
 	}
-	if err != nil {
-		return e.errorf("%v while making newly loaded database live", err)
-	}
-	return nil
-}
-
-// readAhead parses the dump on its own goroutine, a bounded number of
-// records ahead of the database inserts, so a load uses both cores. The
-// error channel gets the error that ended the dump (nil at its end) once
-// the records channel is closed.
-func readAhead(r *dump.Reader) (<-chan []dump.Record, <-chan error) {
-	recs := make(chan []dump.Record, 4)
-	errc := make(chan error, 1)
-	go func() {
-		defer close(recs)
-		const size = 256
-		batch := make([]dump.Record, 0, size)
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				if len(batch) > 0 {
-					recs <- batch
-				}
-				if err == io.EOF {
-					err = nil
-				}
-				errc <- err
-				return
-			}
-			if batch = append(batch, rec); len(batch) == size {
-				recs <- batch
-				batch = make([]dump.Record, 0, size)
-			}
-		}
-	}()
-	return recs, errc
+	return e.errorf("%v", err)
 }
 
 // restoreFailed prints MIT's three lines for a failed load.
