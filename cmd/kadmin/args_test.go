@@ -3,6 +3,8 @@ package main
 import (
 	"reflect"
 	"testing"
+
+	"github.com/krb5prop/krb5prop/internal/getopt"
 )
 
 func TestGetoptArgs(t *testing.T) {
@@ -21,15 +23,15 @@ func TestGetoptArgs(t *testing.T) {
 		{[]string{"getprinc", "-terse", "x"}, []string{"--", "getprinc", "-terse", "x"}, ""},
 		{[]string{"-r", "R", "--", "-q"}, []string{"-r", "R", "--", "-q"}, ""},
 		{[]string{"-", "x"}, []string{"--", "-", "x"}, ""},
-		{[]string{"-Z"}, nil, "kadmin.local: invalid option -- 'Z'\n"},
-		{[]string{"-P", "pw"}, nil, "kadmin.local: invalid option -- 'P'\n"},
-		{[]string{"--help"}, nil, "kadmin.local: invalid option -- '-'\n"},
-		{[]string{"-k:"}, nil, "kadmin.local: invalid option -- ':'\n"},
-		{[]string{"-q"}, nil, "kadmin.local: option requires an argument -- 'q'\n"},
-		{[]string{"-kq"}, nil, "kadmin.local: option requires an argument -- 'q'\n"},
+		{[]string{"-Z"}, nil, "kadmin.local: invalid option -- 'Z'"},
+		{[]string{"-P", "pw"}, nil, "kadmin.local: invalid option -- 'P'"},
+		{[]string{"--help"}, nil, "kadmin.local: invalid option -- '-'"},
+		{[]string{"-k:"}, nil, "kadmin.local: invalid option -- ':'"},
+		{[]string{"-q"}, nil, "kadmin.local: option requires an argument -- 'q'"},
+		{[]string{"-kq"}, nil, "kadmin.local: option requires an argument -- 'q'"},
 	}
 	for _, tt := range tests {
-		got, err := getoptArgs("kadmin.local", tt.in)
+		got, err := getopt.Normalize("kadmin.local", optString, nil, tt.in)
 		if tt.err != "" {
 			if err == nil || err.Error() != tt.err {
 				t.Errorf("%q: error %v, want %q", tt.in, err, tt.err)

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/krb5prop/krb5prop/internal/getopt"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/internal/realm"
 	"github.com/krb5prop/krb5prop/kadm5"
@@ -51,9 +52,9 @@ func run(ctx context.Context, argv []string, stdin *os.File, stdout, stderr io.W
 		prog = argv[0]
 	}
 	whoami := filepath.Base(prog)
-	args, err := getoptArgs(prog, argv[1:])
+	args, err := getopt.Normalize(prog, optString, nil, argv[1:])
 	if err != nil {
-		fmt.Fprint(stderr, err.Error()+usageText(whoami))
+		fmt.Fprint(stderr, err.Error()+"\n"+usageText(whoami))
 		return 1
 	}
 	var opts options
