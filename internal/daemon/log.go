@@ -14,7 +14,7 @@ import (
 // daemon facility, as MIT's daemons log.
 func NewLogger(ident string, stderr io.Writer, debug bool) (*slog.Logger, error) {
 	if debug {
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})), nil
+		return slog.New(&lineHandler{w: stderr}), nil
 	}
 	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, ident)
 	if err != nil {
@@ -60,3 +60,34 @@ func (h *syslogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h *syslogHandler) WithGroup(string) slog.Handler { return h }
+
+// lineHandler writes each record's message on a line of its own, as MIT's
+// daemons write to stderr in debug mode; attributes follow as key=value.
+type lineHandler struct {
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	b.WriteByte('\n')
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

@@ -24,16 +24,15 @@ func Canonicalize(ctx context.Context, prof *profile.Profile, host string) strin
 	switch {
 	case mode == "fallback":
 	case isFalse(mode):
-		if !strings.Contains(name, ".") {
-			if q, ok := prof.Value("libdefaults", "qualify_shortname"); ok && q != "" {
-				name += "." + q
-			}
-		}
+		name = qualify(prof, name)
 	default:
 		r := net.DefaultResolver
-		if cname, err := r.LookupCNAME(ctx, host); err == nil && cname != "" {
-			name = cname
+		cname, err := r.LookupCNAME(ctx, host)
+		if err != nil || cname == "" {
+			name = qualify(prof, name)
+			break
 		}
+		name = cname
 		rdns, _ := prof.Value("libdefaults", "rdns")
 		if !isFalse(strings.ToLower(rdns)) {
 			if addrs, err := r.LookupHost(ctx, name); err == nil && len(addrs) > 0 {
@@ -44,6 +43,38 @@ func Canonicalize(ctx context.Context, prof *profile.Profile, host string) strin
 		}
 	}
 	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
+// qualify appends qualify_shortname to a single-label name; its default
+// is the first search domain of the resolver configuration, and an empty
+// value turns qualification off (MIT 1.18 and later).
+func qualify(prof *profile.Profile, name string) string {
+	if strings.Contains(name, ".") {
+		return name
+	}
+	q, ok := prof.Value("libdefaults", "qualify_shortname")
+	if !ok {
+		q = searchDomain("/etc/resolv.conf")
+	}
+	if q == "" {
+		return name
+	}
+	return name + "." + q
+}
+
+// searchDomain is the first search (or domain) entry of a resolv.conf.
+func searchDomain(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "search" || f[0] == "domain") {
+			return strings.TrimSuffix(f[1], ".")
+		}
+	}
+	return ""
 }
 
 func isFalse(v string) bool {

@@ -247,48 +247,114 @@ func (c *Cipher) seal(random io.Reader, state, plaintext []byte) ([]byte, []byte
 	if err != nil {
 		return nil, nil, err
 	}
-	switch c.profile {
-	case profileRC4:
+	if c.profile == profileRC4 {
 		return c.sealRC4(random, plaintext)
-	case profileETM:
-		return c.sealETM(random, iv, plaintext)
 	}
-	return c.sealDK(random, iv, plaintext)
+	return c.sealBlock(random, iv, plaintext)
 }
 
-func (c *Cipher) sealDK(random io.Reader, iv, plaintext []byte) ([]byte, []byte, error) {
+// sealBlock is Encrypt for the block-cipher profiles (DK and RFC 8009).
+func (c *Cipher) sealBlock(random io.Reader, iv, plaintext []byte) ([]byte, []byte, error) {
 	bs := c.block.BlockSize()
-	n := bs + len(plaintext)
-	if c.etype == EnctypeDES3CBCSHA1 {
-		n = (n + bs - 1) / bs * bs // zero padding, RFC 3961 §5.3
-	}
+	n := c.paddedLen(len(plaintext))
 	out := make([]byte, n+c.macLen)
 	if _, err := io.ReadFull(random, out[:bs]); err != nil {
 		return nil, nil, fmt.Errorf("confounder: %w", err)
 	}
 	copy(out[bs:], plaintext)
-	copy(out[n:], hmacSum(c.hash, c.ki, out[:n])[:c.macLen])
-	var next []byte
-	if c.etype == EnctypeDES3CBCSHA1 {
-		cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(out[:n], out[:n])
-		next = append([]byte(nil), out[n-bs:n]...)
-	} else {
-		next = ctsEncrypt(c.block, iv, out[:n])
-	}
-	return out, next, nil
+	return out, c.encryptInPlace(iv, out, n, hmac.New(c.hash, c.ki)), nil
 }
 
-func (c *Cipher) sealETM(random io.Reader, iv, plaintext []byte) ([]byte, []byte, error) {
-	n := aes.BlockSize + len(plaintext)
-	out := make([]byte, n+c.macLen)
-	if _, err := io.ReadFull(random, out[:aes.BlockSize]); err != nil {
-		return nil, nil, fmt.Errorf("confounder: %w", err)
+// paddedLen is the length of confounder, plaintext and padding for a
+// block-cipher profile: DES3 pads with zeros to whole blocks (RFC 3961
+// §5.3); CTS needs no padding.
+func (c *Cipher) paddedLen(plaintext int) int {
+	bs := c.block.BlockSize()
+	n := bs + plaintext
+	if c.etype == EnctypeDES3CBCSHA1 {
+		n = (n + bs - 1) / bs * bs
 	}
-	copy(out[aes.BlockSize:], plaintext)
-	next := ctsEncrypt(c.block, iv, out[:n])
-	// RFC 8009 §5 and MIT enc_etm.c: the MAC covers the cipher state too.
-	copy(out[n:], hmacSum(c.hash, c.ki, iv, out[:n])[:c.macLen])
-	return out, next, nil
+	return n
+}
+
+// ciphertextLen is the length of Encrypt's output for a plaintext of n
+// bytes (krb5_c_encrypt_length).
+func (c *Cipher) ciphertextLen(n int) int {
+	if c.profile == profileRC4 {
+		return c.macLen + rc4ConfounderSize + n
+	}
+	return c.paddedLen(n) + c.macLen
+}
+
+// encryptInPlace encrypts buf[:n] (confounder, plaintext and any padding,
+// already in place) with IV iv and writes the MAC into buf[n:n+macLen],
+// reusing the HMAC mac (keyed with Ki). It returns the next cipher state.
+func (c *Cipher) encryptInPlace(iv, buf []byte, n int, mac hash.Hash) []byte {
+	body, sum := buf[:n], buf[n:n+c.macLen]
+	if c.profile == profileETM {
+		next := ctsEncrypt(c.block, iv, body)
+		// RFC 8009 §5 and MIT enc_etm.c: the MAC covers the cipher state too.
+		macInto(mac, sum, iv, body)
+		return next
+	}
+	macInto(mac, sum, body)
+	if c.etype == EnctypeDES3CBCSHA1 {
+		bs := c.block.BlockSize()
+		cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(body, body)
+		return append([]byte(nil), body[n-bs:]...)
+	}
+	return ctsEncrypt(c.block, iv, body)
+}
+
+// decryptTo checks and decrypts ciphertext (at least Overhead bytes) into
+// dst, which has len(ciphertext)-macLen bytes and does not overlap it,
+// reusing the HMAC mac. It returns the next cipher state.
+func (c *Cipher) decryptTo(iv, dst, ciphertext []byte, mac hash.Hash) ([]byte, error) {
+	n := len(ciphertext) - c.macLen
+	body, sum := ciphertext[:n], ciphertext[n:]
+	if c.profile == profileETM {
+		if !macEqual(mac, sum, iv, body) {
+			return nil, ErrIntegrity
+		}
+		return ctsDecrypt(c.block, iv, dst, body), nil
+	}
+	var next []byte
+	if c.etype == EnctypeDES3CBCSHA1 {
+		bs := c.block.BlockSize()
+		if n%bs != 0 {
+			return nil, fmt.Errorf("%w: %d bytes of DES3 ciphertext is not a whole number of blocks", ErrMessageSize, n)
+		}
+		cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(dst, body)
+		next = append([]byte(nil), body[n-bs:]...)
+	} else {
+		next = ctsDecrypt(c.block, iv, dst, body)
+	}
+	if !macEqual(mac, sum, dst) {
+		return nil, ErrIntegrity
+	}
+	return next, nil
+}
+
+// macInto writes the MAC of the concatenated parts, truncated to len(dst).
+func macInto(mac hash.Hash, dst []byte, parts ...[]byte) {
+	var tmp [sha512.Size]byte
+	copy(dst, macOf(mac, tmp[:0], parts...))
+}
+
+// macEqual reports, in constant time, whether sum is the truncated MAC of
+// the concatenated parts.
+func macEqual(mac hash.Hash, sum []byte, parts ...[]byte) bool {
+	var tmp [sha512.Size]byte
+	full := macOf(mac, tmp[:0], parts...)
+	return len(sum) <= len(full) && hmac.Equal(full[:len(sum)], sum)
+}
+
+func macOf(mac hash.Hash, b []byte, parts ...[]byte) []byte {
+	mac.Reset()
+	for _, p := range parts {
+		mac.Write(p)
+	}
+	return mac.Sum(b)
 }
 
 func (c *Cipher) sealRC4(random io.Reader, plaintext []byte) ([]byte, []byte, error) {
@@ -336,44 +402,19 @@ func (c *Cipher) open(state, ciphertext []byte) ([]byte, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: %d bytes is shorter than the %d-byte %s overhead",
 			ErrMessageSize, len(ciphertext), c.Overhead(), EnctypeName(c.etype))
 	}
-	switch c.profile {
-	case profileRC4:
+	if c.profile == profileRC4 {
 		return c.openRC4(ciphertext)
-	case profileETM:
-		return c.openETM(iv, ciphertext)
 	}
-	return c.openDK(iv, ciphertext)
+	return c.openBlock(iv, ciphertext)
 }
 
-func (c *Cipher) openDK(iv, ciphertext []byte) ([]byte, []byte, error) {
-	bs := c.block.BlockSize()
-	n := len(ciphertext) - c.macLen
-	body, mac := ciphertext[:n], ciphertext[n:]
-	out := make([]byte, n)
-	var next []byte
-	if c.etype == EnctypeDES3CBCSHA1 {
-		if n%bs != 0 {
-			return nil, nil, fmt.Errorf("%w: %d bytes of DES3 ciphertext is not a whole number of blocks", ErrMessageSize, n)
-		}
-		cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(out, body)
-		next = append([]byte(nil), body[n-bs:]...)
-	} else {
-		next = ctsDecrypt(c.block, iv, out, body)
+// openBlock is open for the block-cipher profiles.
+func (c *Cipher) openBlock(iv, ciphertext []byte) ([]byte, []byte, error) {
+	out := make([]byte, len(ciphertext)-c.macLen)
+	next, err := c.decryptTo(iv, out, ciphertext, hmac.New(c.hash, c.ki))
+	if err != nil {
+		return nil, nil, err
 	}
-	if !hmac.Equal(hmacSum(c.hash, c.ki, out)[:c.macLen], mac) {
-		return nil, nil, ErrIntegrity
-	}
-	return out, next, nil
-}
-
-func (c *Cipher) openETM(iv, ciphertext []byte) ([]byte, []byte, error) {
-	n := len(ciphertext) - c.macLen
-	body, mac := ciphertext[:n], ciphertext[n:]
-	if !hmac.Equal(hmacSum(c.hash, c.ki, iv, body)[:c.macLen], mac) {
-		return nil, nil, ErrIntegrity
-	}
-	out := make([]byte, n)
-	next := ctsDecrypt(c.block, iv, out, body)
 	return out, next, nil
 }
 

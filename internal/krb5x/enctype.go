@@ -1,7 +1,10 @@
 // Package krb5x fills the gaps gokrb5 v8 leaves for a KDC-side toolchain:
 // the enctype and salt-type name tables MIT uses, encryption with any key
 // usage (including MIT's usage 0 for keys at rest) and with an explicit
-// cipher state, and random keys of the right length.
+// cipher state, random keys of the right length, and the application
+// messages of kprop and kpropd as MIT encodes and checks them (AP-REQ,
+// AP-REP, KRB-SAFE, KRB-PRIV with a chained cipher state, KRB-ERROR),
+// with decoders that are bounded and report MIT's error codes.
 package krb5x
 
 import (

@@ -5,7 +5,6 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -261,34 +260,12 @@ func derOctets(t *testing.T, b []byte) []byte {
 // ticket, decrypted with the service keytab.
 func TestMITKpropSession(t *testing.T) {
 	for _, tt := range []struct{ session, keytab string }{
-		{"session-aes256-sha1.c2s.json", "test-keytab-aes-sha1.kt"},
-		{"session-aes256-sha384.c2s.json", "test-keytab-aes-sha384.kt"},
+		{"session-aes256-sha1.json", "test-keytab-aes-sha1.kt"},
+		{"session-aes256-sha384.json", "test-keytab-aes-sha384.kt"},
 	} {
 		t.Run(tt.session, func(t *testing.T) {
 			dir := filepath.Join("testdata", "kprop")
-			raw, err := os.ReadFile(filepath.Join(dir, tt.session))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var chunks [][3]any
-			if err := json.Unmarshal(raw, &chunks); err != nil {
-				t.Fatal(err)
-			}
-			var stream []byte
-			for _, c := range chunks {
-				b, err := hex.DecodeString(c[2].(string))
-				if err != nil {
-					t.Fatal(err)
-				}
-				stream = append(stream, b...)
-			}
-			// sendauth frames: 4-byte big-endian length, then the bytes.
-			var frames [][]byte
-			for len(stream) >= 4 {
-				n := int(binary.BigEndian.Uint32(stream))
-				frames = append(frames, stream[4:4+n])
-				stream = stream[4+n:]
-			}
+			frames := loadCapture(t, tt.session).c2s
 			if len(frames) != 7 {
 				t.Fatalf("%d frames, want 7", len(frames))
 			}

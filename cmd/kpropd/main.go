@@ -1,0 +1,94 @@
+// Command kpropd is krb5prop's twin of MIT's kpropd: it receives database
+// propagations from kprop and loads them, standalone, under inetd or
+// xinetd, or socket-activated by systemd, with MIT's flags, files, log
+// lines and wire protocol.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/krb5prop/krb5prop/internal/getopt"
+)
+
+const usage = "\nUsage: kpropd [-r realm] [-s keytab] [-d] [-D] [-S]\n\t[-f replica_file] [-F kerberos_db_file ]\n" +
+	"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"
+
+// Debian's compiled-in defaults (spec kprop-protocol §5.1).
+const (
+	defaultFile = "/var/lib/krb5kdc/from_master"
+	defaultACL  = "/etc/krb5kdc/kpropd.acl"
+)
+
+// options are kpropd's command line.
+type options struct {
+	realm, keytab, file, dbName, program, port, acl, adminServer, pidFile string
+	dbArgs                                                                []string
+	debug, noDaemon, once                                                 bool
+}
+
+// parseArgs reads getopt_long "A:f:F:p:P:r:s:DdSa:tx:" plus --pid-file, as
+// kpropd.c does.
+func parseArgs(args []string) (options, error) {
+	o := options{file: defaultFile, acl: defaultACL}
+	norm, err := getopt.Normalize("kpropd", "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file"}, args)
+	if err != nil {
+		return o, err
+	}
+	app := &cli.App{
+		Name: "kpropd", HideHelp: true, HideHelpCommand: true, HideVersion: true,
+		Writer: io.Discard, ErrWriter: io.Discard,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "A", Destination: &o.adminServer},
+			&cli.StringFlag{Name: "f", Destination: &o.file, Value: defaultFile},
+			&cli.StringFlag{Name: "F", Destination: &o.dbName},
+			&cli.StringFlag{Name: "p", Destination: &o.program},
+			&cli.StringFlag{Name: "P", Destination: &o.port},
+			&cli.StringFlag{Name: "r", Destination: &o.realm},
+			&cli.StringFlag{Name: "s", Destination: &o.keytab},
+			&cli.BoolFlag{Name: "D", Destination: &o.noDaemon},
+			&cli.BoolFlag{Name: "d", Destination: &o.debug},
+			&cli.BoolFlag{Name: "S"}, // accepted and ignored since MIT 1.11
+			&cli.StringFlag{Name: "a", Destination: &o.acl, Value: defaultACL},
+			&cli.BoolFlag{Name: "t", Destination: &o.once},
+			&cli.StringSliceFlag{Name: "x"},
+			&cli.StringFlag{Name: "pid-file", Destination: &o.pidFile},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return errors.New("no operands expected")
+			}
+			o.dbArgs = c.StringSlice("x")
+			return nil
+		},
+	}
+	if err := app.Run(append([]string{"kpropd"}, norm...)); err != nil {
+		return o, err
+	}
+	if o.debug {
+		o.noDaemon = true
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseArgs(os.Args[1:])
+	if err != nil {
+		var ge *getopt.Error
+		if errors.As(err, &ge) {
+			fmt.Fprintln(os.Stderr, ge.Msg)
+		}
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(run(ctx, o))
+}

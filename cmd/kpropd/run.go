@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/internal/daemon"
+	"github.com/krb5prop/krb5prop/internal/initcreds"
+	"github.com/krb5prop/krb5prop/internal/keytab"
+	"github.com/krb5prop/krb5prop/internal/realm"
+	"github.com/krb5prop/krb5prop/kdb/dump"
+	"github.com/krb5prop/krb5prop/propagation"
+)
+
+// dumpIpropFormat is the format kpropd loads with -i.
+const dumpIpropFormat = dump.Iprop
+
+const (
+	kpropService = "krb5_prop"
+	kpropPort    = 754
+)
+
+// run is kpropd after its command line was read; it returns the exit
+// status.
+func run(ctx context.Context, o options) int {
+	log, err := daemon.NewLogger("kpropd", os.Stderr, o.debug)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+		return 1
+	}
+	srv, err := newServer(ctx, o, log)
+	if err != nil {
+		log.Error("kpropd: " + err.Error())
+		if !o.debug {
+			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+		}
+		return 1
+	}
+	act, err := daemon.Detect()
+	if err != nil {
+		log.Error("kpropd: " + err.Error())
+		return 1
+	}
+	switch {
+	case act.Conn != nil:
+		// inetd "nowait" or systemd Accept=yes: one connection, then exit.
+		return srv.serveOne(ctx, act.Conn)
+	case len(act.Listeners) > 0:
+		daemon.NotifyReady()
+		return srv.serveLoop(ctx, act.Listeners[0], o.once)
+	}
+	l, err := listen(o.port)
+	if err != nil {
+		log.Error("kpropd: " + err.Error())
+		fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+		return 1
+	}
+	ready := func() {}
+	if !o.noDaemon {
+		if ready, err = daemon.Detach(); err != nil {
+			log.Error("kpropd: " + err.Error())
+			return 1
+		}
+	}
+	if o.pidFile != "" {
+		if err := daemon.WritePIDFile(o.pidFile); err != nil {
+			log.Error(fmt.Sprintf("Could not write pid file %s: %v", o.pidFile, err))
+			return 1
+		}
+		defer os.Remove(o.pidFile)
+	}
+	if o.noDaemon {
+		// MIT prints this sentinel for tests and service scripts.
+		fmt.Println("ready")
+	}
+	ready()
+	daemon.NotifyReady()
+	return srv.serveLoop(ctx, l, o.once)
+}
+
+// server is a configured kpropd.
+type server struct {
+	cfg *propagation.ServerConfig
+	log *slog.Logger
+}
+
+func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error) {
+	cfg, err := realm.Load(realm.Options{Realm: o.realm, DBName: o.dbName, DBArgs: o.dbArgs, Env: os.Getenv})
+	if err != nil {
+		return nil, err
+	}
+	rs, err := cfg.Profile.Realm(cfg.Realm)
+	if err != nil {
+		return nil, err
+	}
+	host, err := initcreds.LocalHost(ctx, cfg.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("%w while trying to construct my service name", err)
+	}
+	acceptor := types.PrincipalName{NameType: nametype.KRB_NT_SRV_HST, NameString: []string{"host", host}}
+	ktName := o.keytab
+	if ktName == "" {
+		ktName = defaultKeytabName(cfg)
+	}
+	entries, err := keytab.Read(ktName)
+	if err != nil {
+		return nil, fmt.Errorf("Error in krb5_kt_resolve: %w", err)
+	}
+	rcPath, disabled, err := propagation.DefaultReplayCachePath(os.Getenv, profileValue(cfg, "libdefaults", "default_rcache_name"), os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	var rc *propagation.ReplayCache
+	if !disabled {
+		rc = propagation.NewReplayCache(rcPath, nil)
+	}
+	store := &fileStore{file: o.file, realm: cfg.Realm, dbName: o.dbName, program: o.program, log: log}
+	if store.dbName == "" {
+		store.dbName = cfg.DBName
+	}
+	return &server{log: log, cfg: &propagation.ServerConfig{
+		Realm: cfg.Realm, Acceptor: acceptor,
+		Keys:    propagation.KeytabKeys(entries, keytab.Principal{Components: acceptor.NameString, Realm: cfg.Realm}),
+		ACLPath: o.acl, Replay: rc, Overall: rs.IpropResyncTimeout, Store: store, Log: log,
+	}}, nil
+}
+
+func profileValue(cfg *realm.Config, path ...string) string {
+	v, _ := cfg.Profile.Value(path...)
+	return v
+}
+
+// defaultKeytabName is MIT's default keytab: KRB5_KTNAME, else
+// [libdefaults] default_keytab_name, else FILE:/etc/krb5.keytab.
+func defaultKeytabName(cfg *realm.Config) string {
+	if v := os.Getenv("KRB5_KTNAME"); v != "" {
+		return v
+	}
+	if v := profileValue(cfg, "libdefaults", "default_keytab_name"); v != "" {
+		return v
+	}
+	return "FILE:/etc/krb5.keytab"
+}
+
+// listen opens kpropd's own listener as MIT does: IPv6 dual-stack on the
+// -P port (a name or number), else the krb5_prop service, else 754;
+// IPv4 when the host has no IPv6.
+func listen(port string) (net.Listener, error) {
+	p := kpropPort
+	if port != "" {
+		n, err := net.LookupPort("tcp", port)
+		if err != nil {
+			return nil, fmt.Errorf("getaddrinfo: %w", err)
+		}
+		p = n
+	} else if n, err := net.LookupPort("tcp", kpropService); err == nil {
+		p = n
+	}
+	l, err := net.Listen("tcp", "[::]:"+strconv.Itoa(p))
+	if err != nil {
+		l, err = net.Listen("tcp4", "0.0.0.0:"+strconv.Itoa(p))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w while binding listener socket", err)
+	}
+	return l, nil
+}
+
+// serveOne handles one passed connection; the exit status says whether
+// the propagation succeeded.
+func (s *server) serveOne(ctx context.Context, conn net.Conn) int {
+	defer conn.Close()
+	// MIT points fds 0-2 at /dev/null in inetd mode; the connection is
+	// kept on its duplicate.
+	if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
+		syscallDup2(int(null.Fd()), 0)
+		null.Close()
+	}
+	if err := s.cfg.Serve(ctx, conn); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// serveLoop accepts propagations one at a time, as MIT's kpropd does
+// (it waits for each session's child before accepting again).
+func (s *server) serveLoop(ctx context.Context, l net.Listener, once bool) int {
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	for {
+		s.log.Debug("waiting for a kprop connection")
+		conn, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				daemon.NotifyStopping()
+				return 0
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error("kpropd: " + err.Error() + " while accepting connection")
+			return 1
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetKeepAlive(true)
+		}
+		s.cfg.Serve(ctx, conn) // Serve logs the outcome
+		conn.Close()
+		if once || ctx.Err() != nil {
+			return 0
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package krb5x
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// keyUsageAPRepEncPart is the key usage of EncAPRepPart (RFC 4120 §7.5.1).
+const keyUsageAPRepEncPart = 12
+
+// MakeAPRep encodes the AP-REP MIT's krb5_mk_rep sends for kprop (spec
+// §2.5): EncAPRepPart { ctime, cusec } echoing the authenticator, no
+// subkey, seq-number when non-zero, encrypted with the session key, usage
+// 12, in an EncryptedData without kvno.
+func MakeAPRep(sessionKey types.EncryptionKey, ctime time.Time, cusec int, seq uint32) ([]byte, error) {
+	return makeAPRep(rand.Reader, sessionKey, ctime, cusec, seq)
+}
+
+func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time, cusec int, seq uint32) ([]byte, error) {
+	var body []byte
+	body = appendCtx(body, 0, appendKerberosTime(nil, ctime))
+	body = appendCtxInt(body, 1, int64(int32(cusec)))
+	if seq != 0 {
+		body = appendCtx(body, 3, appendUint(nil, seq))
+	}
+	enc := appendTLV(nil, appTag(appEncAPRepPart), appendTLV(nil, tagSequence, body))
+	c, err := NewCipher(sessionKey, keyUsageAPRepEncPart)
+	if err != nil {
+		return nil, fmt.Errorf("ap-rep: %w", err)
+	}
+	ct, _, err := c.seal(random, nil, enc)
+	if err != nil {
+		return nil, fmt.Errorf("ap-rep: %w", err)
+	}
+	var rep []byte
+	rep = appendCtxInt(rep, 0, pvno)
+	rep = appendCtxInt(rep, 1, appAPRep)
+	rep = appendCtx(rep, 2, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
+	return appendTLV(nil, appTag(appAPRep), appendTLV(nil, tagSequence, rep)), nil
+}
+
+// ReadAPRep decrypts and checks an AP-REP as MIT's krb5_rd_rep does on
+// the client side (spec §2.5): ctime and cusec must equal those of the
+// authenticator the client sent (else KRB5_MUTUAL_FAILED, on the wire 60
+// "Mutual authentication failed"). It returns the server's initial
+// sequence number (0 when absent) and the subkey the server chose, if
+// any, which MIT then uses for both directions. Other failures are
+// *Error values: 40 not an AP-REP, 3 wrong pvno, 60 undecodable or of
+// another enctype than the session key, 31 integrity.
+func ReadAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cusec int) (seq uint32, subkey *types.EncryptionKey, err error) {
+	if !isApp(der, appAPRep) {
+		return 0, nil, newError(CodeMsgType, nil)
+	}
+	seq, subkey, err = readAPRep(sessionKey, der, ctime, cusec)
+	if err != nil {
+		return 0, nil, wireError(err)
+	}
+	return seq, subkey, nil
+}
+
+func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cusec int) (uint32, *types.EncryptionKey, error) {
+	top, err := topLevel(der, appAPRep)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := sequenceFields(top.content, tags(0, 1, 2), tags(0, 1, 2))
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := checkHeader(f[0], f[1], appAPRep); err != nil {
+		return 0, nil, err
+	}
+	pt, err := decryptEncryptedData(sessionKey, keyUsageAPRepEncPart, f[2])
+	if err != nil {
+		return 0, nil, err
+	}
+	rtime, rusec, subkey, seq, err := parseEncAPRepPart(pt)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rtime.Unix() != kerberosSeconds(ctime) || rusec != int32(cusec) {
+		return 0, nil, genericError(TextMutualFailed, nil)
+	}
+	return seq, subkey, nil
+}
+
+// parseEncAPRepPart decodes EncAPRepPart ::= [APPLICATION 27] SEQUENCE {
+// ctime [0], cusec [1], subkey [2] OPTIONAL, seq-number [3] OPTIONAL }.
+func parseEncAPRepPart(pt []byte) (ctime time.Time, cusec int32, subkey *types.EncryptionKey, seq uint32, err error) {
+	enc, err := topLevel(pt, appEncAPRepPart)
+	if err != nil {
+		return
+	}
+	ef, err := sequenceFields(enc.content, tags(0, 1, 2, 3), tags(0, 1))
+	if err != nil {
+		return
+	}
+	if ctime, err = parseKerberosTime(ef[0]); err != nil {
+		return
+	}
+	if cusec, err = parseInt32(ef[1]); err != nil {
+		return
+	}
+	if ef[2] != nil {
+		k, kerr := parseEncryptionKey(ef[2])
+		if kerr != nil {
+			return ctime, cusec, nil, 0, kerr
+		}
+		subkey = &k
+	}
+	if ef[3] != nil {
+		seq, err = parseSeqNumber(ef[3])
+	}
+	return
+}
+
+// kerberosSeconds is t as a Kerberos timestamp: whole seconds, with the
+// zero time.Time meaning MIT's 0.
+func kerberosSeconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// decryptEncryptedData decrypts an EncryptedData TLV with key and usage,
+// as MIT's krb5_c_decrypt: the etype must be the key's (or MIT's
+// ENCTYPE_UNKNOWN), else "Bad encryption type".
+func decryptEncryptedData(key types.EncryptionKey, usage uint32, b []byte) ([]byte, error) {
+	etype, ct, err := parseEncryptedData(b)
+	if err != nil {
+		return nil, err
+	}
+	return decryptWith(key, usage, etype, ct)
+}
+
+// decryptWith decrypts ciphertext ct that claims enctype etype.
+func decryptWith(key types.EncryptionKey, usage uint32, etype int32, ct []byte) ([]byte, error) {
+	if etype != key.KeyType && etype != enctypeUnknown {
+		return nil, genericError(TextBadEnctype, nil)
+	}
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, genericError(TextBadEnctype, err)
+	}
+	pt, _, err := c.Decrypt(nil, ct)
+	return pt, err
+}
+
+// appendEncryptionKey appends EncryptionKey ::= SEQUENCE { keytype [0]
+// Int32, keyvalue [1] OCTET STRING }.
+func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
+	var c []byte
+	c = appendCtxInt(c, 0, int64(k.KeyType))
+	c = appendCtxString(c, 1, tagOctetString, k.KeyValue)
+	return appendTLV(b, tagSequence, c)
+}
+
+// parseEncryptionKey decodes an EncryptionKey TLV; the key value is
+// copied.
+func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
+	var k types.EncryptionKey
+	f, err := sequenceFields(b, tags(0, 1), tags(0, 1))
+	if err != nil {
+		return k, err
+	}
+	if k.KeyType, err = parseInt32(f[0]); err != nil {
+		return k, err
+	}
+	v, err := parseOctets(f[1])
+	if err != nil {
+		return k, err
+	}
+	k.KeyValue = append([]byte{}, v...)
+	return k, nil
+}

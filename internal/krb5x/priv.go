@@ -1,0 +1,307 @@
+package krb5x
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rc4"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// keyUsageKRBPriv is the key usage of EncKrbPrivPart (RFC 4120 §7.5.1).
+const keyUsageKRBPriv = 13
+
+// enctypeUnknown is MIT's ENCTYPE_UNKNOWN (0x1ff): krb5_k_decrypt accepts
+// an EncryptedData with this etype under a key of any enctype.
+const enctypeUnknown int32 = 0x1ff
+
+// PrivMessage is the content of a KRB-PRIV as kprop uses it (spec §3.3):
+// user data, a sequence number, the sender's address and an optional
+// recipient address; no timestamp.
+type PrivMessage struct {
+	UserData []byte
+	Seq      uint32
+	SAddr    Address
+	RAddr    *Address
+}
+
+// PrivStream seals and opens the KRB-PRIV messages of one auth context
+// with a persistent cipher state, as MIT's krb5_mk_priv and krb5_rd_priv
+// do after krb5_auth_con_initivector (spec §3.4): the state starts at
+// zero and every message, in either direction, continues from the state
+// the previous one left. A dump block sealed or opened with a fresh state
+// therefore fails from the second block on. A PrivStream is not safe for
+// concurrent use, and its state only makes sense for messages handled in
+// the order they are sent.
+type PrivStream struct {
+	c     *Cipher
+	mac   hash.Hash   // HMAC keyed with Ki, reused for every message
+	state []byte      // CBC/CTS cipher state (block-cipher enctypes)
+	ks    *rc4.Cipher // RC4 keystream once the first message started it
+	// random supplies confounders; tests replay MIT's.
+	random io.Reader
+	tail   []byte // scratch for the fields after user-data
+	etype  int32
+}
+
+// NewPrivStream returns a stream for session key key, with the zero
+// initial cipher state of krb5_auth_con_initivector, usage 13.
+func NewPrivStream(key types.EncryptionKey) (*PrivStream, error) {
+	c, err := NewCipher(key, keyUsageKRBPriv)
+	if err != nil {
+		return nil, fmt.Errorf("krb-priv: %w", err)
+	}
+	s := &PrivStream{c: c, random: rand.Reader, etype: key.KeyType}
+	if c.profile != profileRC4 {
+		s.mac = hmac.New(c.hash, c.ki)
+		s.state = make([]byte, c.block.BlockSize())
+	}
+	return s, nil
+}
+
+// Seal encodes and encrypts one KRB-PRIV (MIT's krb5_mk_priv): the
+// EncKrbPrivPart holds user-data, seq-number (omitted when 0, as MIT
+// does), s-address and r-address when given; the EncryptedData carries the
+// etype and no kvno. The cipher state advances.
+func (s *PrivStream) Seal(m PrivMessage) ([]byte, error) {
+	return s.AppendSeal(nil, m)
+}
+
+// AppendSeal is Seal appending the message to dst, so that a caller
+// sending many blocks can reuse one buffer; m.UserData must not lie in
+// dst's spare capacity.
+func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
+	c := s.c
+	tail := s.tail[:0]
+	if m.Seq != 0 {
+		tail = appendCtxInt(tail, 3, int64(m.Seq))
+	}
+	tail = appendHeader(tail, ctxTag(4), addressSize(m.SAddr))
+	tail = appendAddress(tail, m.SAddr)
+	if m.RAddr != nil {
+		tail = appendHeader(tail, ctxTag(5), addressSize(*m.RAddr))
+		tail = appendAddress(tail, *m.RAddr)
+	}
+	s.tail = tail
+
+	// Sizes, innermost first: EncKrbPrivPart, its ciphertext, then the
+	// KRB-PRIV around it, so that everything is written once, in place.
+	seqLen := tlvSize(tlvSize(len(m.UserData))) + len(tail)
+	ptLen := tlvSize(tlvSize(seqLen))
+	ctLen := c.ciphertextLen(ptLen)
+	var etypeField [16]byte
+	ef := appendCtxInt(etypeField[:0], 0, int64(s.etype))
+	encLen := len(ef) + tlvSize(tlvSize(ctLen))
+	var hdr [10]byte
+	h := appendCtxInt(appendCtxInt(hdr[:0], 0, pvno), 1, appKRBPriv)
+	privLen := len(h) + tlvSize(tlvSize(encLen))
+	total := tlvSize(tlvSize(privLen))
+
+	start := len(dst)
+	out := dst
+	if cap(out)-len(out) < total {
+		out = make([]byte, len(dst), len(dst)+total)
+		copy(out, dst)
+	}
+	out = appendHeader(out, appTag(appKRBPriv), tlvSize(privLen))
+	out = appendHeader(out, tagSequence, privLen)
+	out = append(out, h...)
+	out = appendHeader(out, ctxTag(3), tlvSize(encLen))
+	out = appendHeader(out, tagSequence, encLen)
+	out = append(out, ef...)
+	out = appendHeader(out, ctxTag(2), tlvSize(ctLen))
+	out = appendHeader(out, tagOctetString, ctLen)
+	ct := out[len(out) : len(out)+ctLen]
+	out = out[:len(out)+ctLen]
+
+	conf := c.confounderSize()
+	if c.profile == profileRC4 {
+		conf += c.macLen // checksum, then confounder
+	}
+	if _, err := io.ReadFull(s.random, ct[conf-c.confounderSize():conf]); err != nil {
+		return dst, fmt.Errorf("krb-priv: confounder: %w", err)
+	}
+	pt := appendHeader(ct[conf:conf], appTag(appEncKrbPriv), tlvSize(seqLen))
+	pt = appendHeader(pt, tagSequence, seqLen)
+	pt = appendCtxString(pt, 0, tagOctetString, m.UserData)
+	pt = append(pt, tail...)
+	if len(pt) != ptLen || &pt[0] != &ct[conf] {
+		return dst, fmt.Errorf("krb-priv: encoded %d bytes, expected %d", len(pt), ptLen)
+	}
+	if c.profile == profileRC4 {
+		if err := s.sealRC4(ct); err != nil {
+			return dst, err
+		}
+	} else {
+		n := c.paddedLen(ptLen)
+		clear(ct[conf+ptLen : n])
+		s.state = c.encryptInPlace(s.state, ct, n, s.mac)
+	}
+	if len(out)-start != total {
+		return dst, fmt.Errorf("krb-priv: encoded %d bytes, expected %d", len(out)-start, total)
+	}
+	return out, nil
+}
+
+// sealRC4 encrypts ct = checksum | confounder | plaintext (RFC 4757) with
+// MIT's cipher state for RC4: the first message starts a keystream with
+// its own derived key and later ones continue it (spec §3.4).
+func (s *PrivStream) sealRC4(ct []byte) error {
+	k1 := s.c.ki
+	sum := hmacSum(md5.New, k1, ct[s.c.macLen:])
+	copy(ct, sum)
+	if s.ks == nil {
+		ks, err := rc4.NewCipher(hmacSum(md5.New, k1, sum))
+		if err != nil {
+			return fmt.Errorf("krb-priv: %w", err)
+		}
+		s.ks = ks
+	}
+	s.ks.XORKeyStream(ct[s.c.macLen:], ct[s.c.macLen:])
+	return nil
+}
+
+// Open decodes and decrypts one KRB-PRIV (MIT's krb5_rd_priv) and
+// returns its content; UserData is a fresh buffer the caller may keep.
+// The cipher state advances once the ciphertext has decrypted. Failures
+// are *Error values with MIT's codes: 40 not a KRB-PRIV, 3 wrong pvno, 60
+// undecodable (ASN.1 text), an etype other than the key's ("Bad
+// encryption type") or a ciphertext too short for the enctype, 31 a
+// ciphertext that fails its integrity check (also what a broken cipher
+// state chain gives). As with ReadSafe, the caller checks Seq (42) and
+// any RAddr (38).
+func (s *PrivStream) Open(der []byte) (PrivMessage, error) {
+	if !isApp(der, appKRBPriv) {
+		return PrivMessage{}, newError(CodeMsgType, nil)
+	}
+	m, err := s.open(der)
+	if err != nil {
+		return PrivMessage{}, wireError(err)
+	}
+	return m, nil
+}
+
+func (s *PrivStream) open(der []byte) (PrivMessage, error) {
+	top, err := topLevel(der, appKRBPriv)
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	f, err := sequenceFields(top.content, tags(0, 1, 3), tags(0, 1, 3))
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	if err := checkHeader(f[0], f[1], appKRBPriv); err != nil {
+		return PrivMessage{}, err
+	}
+	etype, ct, err := parseEncryptedData(f[3])
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	if etype != s.etype && etype != enctypeUnknown {
+		return PrivMessage{}, genericError(TextBadEnctype, nil)
+	}
+	c := s.c
+	if len(ct) < c.Overhead() {
+		return PrivMessage{}, fmt.Errorf("%w: %d bytes", ErrMessageSize, len(ct))
+	}
+	var pt []byte
+	if c.profile == profileRC4 {
+		if pt, err = s.openRC4(ct); err != nil {
+			return PrivMessage{}, err
+		}
+	} else {
+		plain := make([]byte, len(ct)-c.macLen)
+		next, err := c.decryptTo(s.state, plain, ct, s.mac)
+		if err != nil {
+			return PrivMessage{}, err
+		}
+		s.state = next
+		pt = plain[c.confounderSize():]
+	}
+	return parseEncKrbPrivPart(pt)
+}
+
+// parseEncKrbPrivPart decodes EncKrbPrivPart ::= [APPLICATION 28]
+// SEQUENCE { user-data [0], timestamp [1], usec [2], seq-number [3],
+// s-address [4], r-address [5] } (the slices alias pt).
+func parseEncKrbPrivPart(pt []byte) (PrivMessage, error) {
+	enc, err := topLevel(pt, appEncKrbPriv)
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	ef, err := sequenceFields(enc.content, tags(0, 1, 2, 3, 4, 5), tags(0, 4))
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	sm, err := parseSafeOrPrivFields(ef)
+	if err != nil {
+		return PrivMessage{}, err
+	}
+	return PrivMessage(sm), nil
+}
+
+// openRC4 is sealRC4's inverse; the keystream advances even when the
+// checksum then fails, as MIT's state does.
+func (s *PrivStream) openRC4(ct []byte) ([]byte, error) {
+	k1 := s.c.ki
+	sum := ct[:s.c.macLen]
+	if s.ks == nil {
+		ks, err := rc4.NewCipher(hmacSum(md5.New, k1, sum))
+		if err != nil {
+			return nil, err
+		}
+		s.ks = ks
+	}
+	plain := make([]byte, len(ct)-s.c.macLen)
+	s.ks.XORKeyStream(plain, ct[s.c.macLen:])
+	if !hmac.Equal(hmacSum(md5.New, k1, plain), sum) {
+		return nil, ErrIntegrity
+	}
+	return plain[rc4ConfounderSize:], nil
+}
+
+// parseEncryptedData decodes EncryptedData ::= SEQUENCE { etype [0] Int32,
+// kvno [1] UInt32 OPTIONAL, cipher [2] OCTET STRING }; the kvno is checked
+// for form only. cipher aliases b.
+func parseEncryptedData(b []byte) (etype int32, cipher []byte, err error) {
+	etype, _, cipher, err = parseEncryptedDataKvno(b)
+	return etype, cipher, err
+}
+
+// parseEncryptedDataKvno is parseEncryptedData returning the kvno too (0
+// when absent). MIT decodes kvno as a signed 32-bit value (Windows RODCs
+// send large ones), so both signs are accepted.
+func parseEncryptedDataKvno(b []byte) (etype int32, kvno uint32, cipher []byte, err error) {
+	f, err := sequenceFields(b, tags(0, 1, 2), tags(0, 2))
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if etype, err = parseInt32(f[0]); err != nil {
+		return 0, 0, nil, err
+	}
+	if f[1] != nil {
+		if kvno, err = parseSeqNumber(f[1]); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	if cipher, err = parseOctets(f[2]); err != nil {
+		return 0, 0, nil, err
+	}
+	return etype, kvno, cipher, nil
+}
+
+// appendEncryptedData appends EncryptedData with etype, the kvno when
+// non-zero (MIT's opt_kvno) and cipher.
+func appendEncryptedData(b []byte, etype int32, kvno uint32, cipher []byte) []byte {
+	var c []byte
+	c = appendCtxInt(c, 0, int64(etype))
+	if kvno != 0 {
+		c = appendCtxInt(c, 1, int64(int32(kvno)))
+	}
+	c = appendCtxString(c, 2, tagOctetString, cipher)
+	return appendTLV(b, tagSequence, c)
+}

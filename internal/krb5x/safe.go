@@ -1,0 +1,199 @@
+package krb5x
+
+import (
+	"fmt"
+
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// SafeMessage is the content of a KRB-SAFE as kprop and kpropd use it
+// (spec §3.2): user data, a sequence number and the sender's address, an
+// optional recipient address, and no timestamp (MIT's auth contexts for
+// kprop have DO_TIME off).
+type SafeMessage struct {
+	UserData []byte
+	Seq      uint32
+	SAddr    Address
+	RAddr    *Address
+}
+
+// zeroChecksum is the Checksum MIT encodes in place of the real one when
+// it computes a KRB-SAFE's checksum: [3] { cksumtype [0] 0, checksum [1] ""
+// } (mk_safe.c create_krbsafe, rd_safe.c read_krbsafe).
+const zeroChecksum = "\xa3\x0b\x30\x09\xa0\x03\x02\x01\x00\xa1\x02\x04\x00"
+
+// appendSafeBody appends KRB-SAFE-BODY: user-data [0], seq-number [3]
+// (omitted when 0, as MIT's opt_seqno), s-address [4], r-address [5] when
+// given; timestamp [1] and usec [2] are never sent (no DO_TIME).
+func appendSafeBody(b []byte, m SafeMessage) []byte {
+	var tail []byte
+	if m.Seq != 0 {
+		tail = appendCtx(tail, 3, appendUint(nil, m.Seq))
+	}
+	tail = appendHeader(tail, ctxTag(4), addressSize(m.SAddr))
+	tail = appendAddress(tail, m.SAddr)
+	if m.RAddr != nil {
+		tail = appendHeader(tail, ctxTag(5), addressSize(*m.RAddr))
+		tail = appendAddress(tail, *m.RAddr)
+	}
+	b = appendHeader(b, tagSequence, tlvSize(tlvSize(len(m.UserData)))+len(tail))
+	b = appendCtxString(b, 0, tagOctetString, m.UserData)
+	return append(b, tail...)
+}
+
+// appendSafe appends a whole KRB-SAFE around an encoded body and an
+// encoded [3] checksum field.
+func appendSafe(b, body, cksumField []byte) []byte {
+	var hdr []byte
+	hdr = appendCtxInt(hdr, 0, pvno)
+	hdr = appendCtxInt(hdr, 1, appKRBSafe)
+	inner := len(hdr) + tlvSize(len(body)) + len(cksumField)
+	b = appendHeader(b, appTag(appKRBSafe), tlvSize(inner))
+	b = appendHeader(b, tagSequence, inner)
+	b = append(b, hdr...)
+	b = appendCtx(b, 2, body)
+	return append(b, cksumField...)
+}
+
+// appendChecksumField appends [3] Checksum { cksumtype [0], checksum [1] }.
+func appendChecksumField(b []byte, cksumtype int32, sum []byte) []byte {
+	var c []byte
+	c = appendCtxInt(c, 0, int64(cksumtype))
+	c = appendCtxString(c, 1, tagOctetString, sum)
+	b = appendHeader(b, ctxTag(3), tlvSize(len(c)))
+	return appendTLV(b, tagSequence, c)
+}
+
+// MakeSafe encodes a KRB-SAFE as MIT's krb5_mk_safe does with no
+// checksum type configured (spec §3.2): the checksum is the mandatory
+// keyed checksum of key's enctype, with key usage 15, over the encoding
+// of the whole message carrying the checksum {0, ""}.
+func MakeSafe(key types.EncryptionKey, m SafeMessage) ([]byte, error) {
+	cksumtype := MandatoryCksumType(key.KeyType)
+	if cksumtype == 0 {
+		return nil, fmt.Errorf("krb-safe: %w: %s", ErrUnsupportedEnctype, EnctypeName(key.KeyType))
+	}
+	body := appendSafeBody(nil, m)
+	zero := appendSafe(nil, body, []byte(zeroChecksum))
+	sum, err := makeChecksum(cksumtype, key, keyUsageKRBSafeCksum, zero)
+	if err != nil {
+		return nil, fmt.Errorf("krb-safe: %w", err)
+	}
+	return appendSafe(zero[:0], body, appendChecksumField(nil, cksumtype, sum)), nil
+}
+
+// ReadSafe decodes a KRB-SAFE and verifies its checksum with key as MIT's
+// krb5_rd_safe does: first over the message re-encoded with the received
+// body octets verbatim and the checksum {0, ""} (what MIT sends), then
+// over the body alone (RFC 1510 senders). Failures are *Error values with
+// MIT's codes: 40 not a KRB-SAFE, 3 wrong pvno, 60 undecodable (ASN.1
+// text), a wrong msg-type (KRB5_BADMSGTYPE text) or an unknown checksum
+// type (KRB5_PROG_SUMTYPE_NOSUPP text), 50 an unkeyed checksum type, 41 a
+// checksum that does not verify.
+//
+// Like MIT's receivers in kprop and kpropd, which have no remote address,
+// ReadSafe does not compare addresses, and it does not check the sequence
+// number: the caller compares Seq with the one it expects (42) and, if it
+// cares, an RAddr with its own address (38).
+func ReadSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
+	if !isApp(der, appKRBSafe) {
+		return SafeMessage{}, newError(CodeMsgType, nil)
+	}
+	m, err := readSafe(key, der)
+	if err != nil {
+		return SafeMessage{}, wireError(err)
+	}
+	return m, nil
+}
+
+func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
+	var m SafeMessage
+	top, err := topLevel(der, appKRBSafe)
+	if err != nil {
+		return m, err
+	}
+	f, err := sequenceFields(top.content, tags(0, 1, 2, 3), tags(0, 1, 2, 3))
+	if err != nil {
+		return m, err
+	}
+	if err := checkHeader(f[0], f[1], appKRBSafe); err != nil {
+		return m, err
+	}
+	body := f[2]
+	bf, err := sequenceFields(body, tags(0, 1, 2, 3, 4, 5), tags(0, 4))
+	if err != nil {
+		return m, err
+	}
+	if m, err = parseSafeOrPrivFields(bf); err != nil {
+		return m, err
+	}
+	cf, err := sequenceFields(f[3], tags(0, 1), tags(0, 1))
+	if err != nil {
+		return m, err
+	}
+	cksumtype, err := parseInt32(cf[0])
+	if err != nil {
+		return m, err
+	}
+	sum, err := parseOctets(cf[1])
+	if err != nil {
+		return m, err
+	}
+	if !cksumKnown(cksumtype) {
+		return m, genericError(TextSumtypeNoSupp, nil)
+	}
+	if !cksumKeyed(cksumtype) {
+		return m, newError(CodeInappCksum, nil)
+	}
+	zero := appendSafe(make([]byte, 0, len(der)), body, []byte(zeroChecksum))
+	if !verifyChecksum(cksumtype, key, keyUsageKRBSafeCksum, sum, zero) &&
+		!verifyChecksum(cksumtype, key, keyUsageKRBSafeCksum, sum, body) {
+		return m, newError(CodeModified, nil)
+	}
+	m.UserData = append([]byte{}, m.UserData...)
+	m.SAddr.Addr = append([]byte(nil), m.SAddr.Addr...)
+	if m.RAddr != nil {
+		r := Address{Type: m.RAddr.Type, Addr: append([]byte(nil), m.RAddr.Addr...)}
+		m.RAddr = &r
+	}
+	return m, nil
+}
+
+// parseSafeOrPrivFields decodes the fields KRB-SAFE-BODY and
+// EncKrbPrivPart share: user-data [0], timestamp [1], usec [2],
+// seq-number [3], s-address [4], r-address [5]. The timestamp and usec
+// are checked for form and dropped, as kprop's receivers ignore them.
+// The slices returned alias the input.
+func parseSafeOrPrivFields(f fieldSet) (SafeMessage, error) {
+	var m SafeMessage
+	var err error
+	if m.UserData, err = parseOctets(f[0]); err != nil {
+		return m, err
+	}
+	if f[1] != nil {
+		if _, err := parseKerberosTime(f[1]); err != nil {
+			return m, err
+		}
+	}
+	if f[2] != nil {
+		if _, err := parseInt32(f[2]); err != nil {
+			return m, err
+		}
+	}
+	if f[3] != nil {
+		if m.Seq, err = parseSeqNumber(f[3]); err != nil {
+			return m, err
+		}
+	}
+	if m.SAddr, err = parseAddress(f[4]); err != nil {
+		return m, err
+	}
+	if f[5] != nil {
+		r, err := parseAddress(f[5])
+		if err != nil {
+			return m, err
+		}
+		m.RAddr = &r
+	}
+	return m, nil
+}
