@@ -1,14 +1,20 @@
-// Command bench times MIT's kdb5_util and krb5prop's kdb5util on the same
-// realms in one run: dump and load of synthetic realms of the given sizes
+// Command bench measures MIT's tools and krb5prop's on the same data in
+// one run and prints the ratio ours/MIT.
+//
+//	go run ./bench -n 1000,100000,1000000          # kdb5_util dump and load
+//	go run ./bench -prop -n 100000,1000000         # kprop to kpropd
+//
+// The first times dump and load of synthetic realms of the given sizes
 // (every principal with aes256 and aes128 keys and kadmin's four tl-data
 // items), each measured several times with MIT and ours alternating, and
-// prints the median wall time, the ratio ours/MIT and the peak RSS of each.
-//
-//	go run ./bench -n 1000,100000,1000000
+// prints the median wall time and the peak RSS of each. The second times
+// propagation: MIT kprop to MIT kpropd and ours to ours, the transfer alone
+// (the replica's kpropd runs /bin/true instead of loading) and end to end
+// (dump, send, load, acknowledgement).
 //
 // Everything happens in a temporary directory with private KRB5_CONFIG and
-// KRB5_KDC_PROFILE; the realm is built once per size as a dump file that
-// both tools load.
+// KRB5_KDC_PROFILE; each realm is built once per size as a dump file both
+// tools load.
 package main
 
 import (
@@ -37,8 +43,13 @@ func main() {
 	ours := flag.String("ours", "", "our kdb5util binary (default: built from ./cmd/kdb5util)")
 	mit := flag.String("mit", "", "MIT's kdb5_util (default: looked up in PATH and /usr/sbin)")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	prop := flag.Bool("prop", false, "measure kprop to kpropd instead of dump and load")
 	flag.Parse()
-	if err := run(*sizes, *runs, *ours, *mit, *keep); err != nil {
+	do := run
+	if *prop {
+		do = runProp
+	}
+	if err := do(*sizes, *runs, *ours, *mit, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -158,7 +169,7 @@ func newSide(work, name, bin string) (*side, error) {
 // ru_maxrss counts from the moment it was forked, so measured from this
 // (large) process it would include this process's own memory.
 func (s *side) time(args ...string) (time.Duration, int64, error) {
-	syscall.Sync() // earlier runs' dirty pages must not be written back on this one's clock
+	syncDisks()
 	rssFile := filepath.Join(s.dir, "rss")
 	cmd := exec.Command(gnuTime, append([]string{"-f", "%M", "-o", rssFile, s.bin}, args...)...)
 	cmd.Env = s.env
@@ -284,3 +295,7 @@ func writeRealm(path string, n int) error {
 	}
 	return err
 }
+
+// syncDisks flushes earlier runs' dirty pages, so they are not written
+// back on the clock of the run being measured.
+func syncDisks() { syscall.Sync() }

@@ -204,6 +204,9 @@ func (s *clientSession) transmit(dump io.Reader) error {
 		return &Error{Op: "while allocating i_vector", Err: err}
 	}
 	buf := make([]byte, BlockSize)
+	// Each block is sealed straight into its frame (4 length bytes, then
+	// the KRB-PRIV), reusing one buffer for the whole dump.
+	frame := make([]byte, 4, 4+BlockSize+1024)
 	for s.sent < s.size {
 		n := BlockSize
 		if rest := s.size - s.sent; rest < uint64(n) {
@@ -220,14 +223,14 @@ func (s *clientSession) transmit(dump io.Reader) error {
 			s.sendError(op, rerr)
 			return &Error{Op: op, Err: rerr}
 		}
-		msg, err := priv.Seal(krb5x.PrivMessage{UserData: buf[:n], Seq: s.localSeq, SAddr: s.local})
+		frame, err = priv.AppendSeal(frame[:4], krb5x.PrivMessage{UserData: buf[:n], Seq: s.localSeq, SAddr: s.local})
 		if err != nil {
 			op := fmt.Sprintf("while encoding database block starting at %d", s.sent)
 			s.sendError(op, err)
 			return &Error{Op: op, Err: err}
 		}
 		s.localSeq++
-		if err := s.st.writeMessage(msg); err != nil {
+		if err := s.st.writeFramed(frame); err != nil {
 			return s.fail(fmt.Sprintf("while sending database block starting at %d", s.sent), err)
 		}
 		s.sent += uint64(n)

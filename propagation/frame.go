@@ -226,6 +226,54 @@ func (s *stream) writeMessage(msgs ...[]byte) error {
 	return s.expired(WriteMessage(s.conn, msgs...))
 }
 
+// writeFramed writes frame, whose first four bytes are left for the
+// length: the data path builds each block in place behind them, so a 32
+// KiB block is not copied again to be framed.
+func (s *stream) writeFramed(frame []byte) error {
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	d, err := s.deadline()
+	if err != nil {
+		return err
+	}
+	if err := s.conn.SetWriteDeadline(d); err != nil {
+		return fmt.Errorf("set write deadline: %w", err)
+	}
+	_, err = s.conn.Write(frame)
+	return s.expired(err)
+}
+
+// readMessageInto is readMessage into buf's storage when it is large
+// enough, so the data path does not allocate a block per message; the
+// result is only valid until the next call with the same buf.
+func (s *stream) readMessageInto(buf []byte, max int) ([]byte, error) {
+	d, err := s.deadline()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.conn.SetReadDeadline(d); err != nil {
+		return nil, fmt.Errorf("set read deadline: %w", err)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(s.conn, hdr[:]); err != nil {
+		return nil, s.expired(fmt.Errorf("read message length: %w", err))
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if max < 0 || uint64(n) > uint64(max) {
+		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrMessageTooLarge, n, max)
+	}
+	if int(n) > cap(buf) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(s.conn, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, s.expired(fmt.Errorf("read %d-byte message: %w", n, err))
+	}
+	return buf, nil
+}
+
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()

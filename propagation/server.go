@@ -385,8 +385,9 @@ func (s *serverSession) receive() ([]byte, error) {
 	}
 	s.log.Debug("Full propagation transfer started.")
 	var received uint64
+	in := make([]byte, 0, BlockSize+1024) // one buffer for every block's frame
 	for received < size {
-		msg, err := s.st.readMessage(MaxBlockMessage)
+		msg, err := s.st.readMessageInto(in, MaxBlockMessage)
 		if err != nil {
 			op := fmt.Sprintf("while reading database block starting at offset %d", received)
 			return nil, s.abort(op, op, err)

@@ -31,22 +31,33 @@ const (
 // run is kpropd after its command line was read; it returns the exit
 // status.
 func run(ctx context.Context, o options) int {
-	log, err := daemon.NewLogger("kpropd", os.Stderr, o.debug)
+	// How we were started comes first: under inetd the connection is also
+	// standard error, which nothing may write to before it is silenced.
+	act, err := daemon.Detect()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
 		return 1
 	}
+	if act.Conn != nil {
+		daemon.SilenceStdio(act.Conn)
+	}
+	// A standalone daemon detaches before anything else, so only the
+	// child reads the configuration and binds the port, and what fails
+	// there still reaches the terminal before the parent exits.
+	ready := func() {}
+	if act.Standalone() && !o.noDaemon {
+		if ready, err = daemon.Detach(); err != nil {
+			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+			return 1
+		}
+	}
+	log := daemon.NewLogger("kpropd", os.Stderr, o.debug)
 	srv, err := newServer(ctx, o, log)
 	if err != nil {
 		log.Error("kpropd: " + err.Error())
 		if !o.debug {
 			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
 		}
-		return 1
-	}
-	act, err := daemon.Detect()
-	if err != nil {
-		log.Error("kpropd: " + err.Error())
 		return 1
 	}
 	switch {
@@ -60,15 +71,10 @@ func run(ctx context.Context, o options) int {
 	l, err := listen(o.port)
 	if err != nil {
 		log.Error("kpropd: " + err.Error())
-		fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
-		return 1
-	}
-	ready := func() {}
-	if !o.noDaemon {
-		if ready, err = daemon.Detach(); err != nil {
-			log.Error("kpropd: " + err.Error())
-			return 1
+		if !o.debug {
+			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
 		}
+		return 1
 	}
 	if o.pidFile != "" {
 		if err := daemon.WritePIDFile(o.pidFile); err != nil {
@@ -178,12 +184,6 @@ func listen(port string) (net.Listener, error) {
 // the propagation succeeded.
 func (s *server) serveOne(ctx context.Context, conn net.Conn) int {
 	defer conn.Close()
-	// MIT points fds 0-2 at /dev/null in inetd mode; the connection is
-	// kept on its duplicate.
-	if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
-		syscallDup2(int(null.Fd()), 0)
-		null.Close()
-	}
 	if err := s.cfg.Serve(ctx, conn); err != nil {
 		return 1
 	}

@@ -18,7 +18,8 @@ import (
 // fileStore receives dumps the way MIT's kpropd does (spec §5.4): into
 // <file>.temp under an exclusive lock that is free now, then renamed to
 // <file> and loaded while a shared lock keeps the next propagation out.
-// Unlike MIT it syncs the received file before renaming it.
+// Like MIT's, it does not fsync the received file: the load that follows
+// is what must be durable, and a file lost to a crash is sent again.
 type fileStore struct {
 	file    string
 	realm   string
@@ -65,9 +66,6 @@ func (t *transfer) Write(p []byte) (int, error) { return t.data.Write(p) }
 func (t *transfer) Commit(ctx context.Context) error {
 	s := t.store
 	defer t.Abort()
-	if err := t.data.Sync(); err != nil {
-		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
-	}
 	if err := t.data.Close(); err != nil {
 		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
 	}

@@ -108,3 +108,42 @@ func WritePIDFile(path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// SilenceStdio points standard input, output and error at /dev/null
+// wherever they are conn itself, as MIT's kpropd does in inetd mode:
+// inetd passes the connection as all three, so a line written to standard
+// error would reach the peer in the middle of the protocol. Descriptors
+// that are something else (systemd's journal stream) are left alone.
+func SilenceStdio(conn net.Conn) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var connStat syscall.Stat_t
+	var statErr error
+	if err := raw.Control(func(fd uintptr) { statErr = syscall.Fstat(int(fd), &connStat) }); err != nil {
+		return err
+	}
+	if statErr != nil {
+		return statErr
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	for fd := 0; fd <= 2; fd++ {
+		var st syscall.Stat_t
+		if syscall.Fstat(fd, &st) != nil || st.Dev != connStat.Dev || st.Ino != connStat.Ino {
+			continue
+		}
+		if err := syscall.Dup3(int(null.Fd()), fd, 0); err != nil {
+			return fmt.Errorf("point descriptor %d at %s: %w", fd, os.DevNull, err)
+		}
+	}
+	return nil
+}

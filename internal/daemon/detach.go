@@ -15,11 +15,16 @@ const childEnv = "KRB5PROP_DAEMON_CHILD"
 
 // Detach runs the daemon in the background the way a service manager
 // expects of a forking daemon: the program re-executes itself in a new
-// session with standard input, output and error on /dev/null, and the
-// original process exits only once the child reports it is ready (or with
-// the child's failure), so "started" means listening. It returns in the
-// child, with a ready function the child calls once it serves; in the
-// parent it does not return.
+// session with standard input and output on /dev/null, and the original
+// process exits only once the child reports it is ready (or with the
+// child's failure), so "started" means listening. It returns in the child,
+// with a ready function the child calls once it serves; in the parent it
+// does not return. Call it before opening the listener: the child opens
+// its own.
+//
+// The child keeps the parent's standard error until it is ready, so a
+// failure to start (a port in use) is still reported where the command
+// was run; ready points it at /dev/null.
 //
 // Go cannot fork a running process safely, so this re-executes instead of
 // calling daemon(3) as MIT does.
@@ -28,6 +33,10 @@ func Detach() (ready func(), err error) {
 		os.Unsetenv(childEnv)
 		pipe := os.NewFile(3, "ready")
 		return func() {
+			if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+				syscall.Dup3(int(null.Fd()), 2, 0)
+				null.Close()
+			}
 			fmt.Fprintln(pipe, "ready")
 			pipe.Close()
 		}, nil
@@ -47,7 +56,7 @@ func Detach() (ready func(), err error) {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(os.Environ(), childEnv+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, os.Stderr
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -11,16 +11,20 @@ import (
 
 // NewLogger returns the daemon's logger: to standard error when debugging
 // (MIT's -d), else to syslog with the program's name as ident and the
-// daemon facility, as MIT's daemons log.
-func NewLogger(ident string, stderr io.Writer, debug bool) (*slog.Logger, error) {
+// daemon facility, as MIT's daemons log. Without a syslog daemon (a
+// container, a minimal system) it logs to standard error instead of
+// failing: MIT's syslog calls drop the lines silently there, which hides
+// every error.
+func NewLogger(ident string, stderr io.Writer, debug bool) *slog.Logger {
 	if debug {
-		return slog.New(&lineHandler{w: stderr}), nil
+		return slog.New(&lineHandler{w: stderr, min: slog.LevelDebug})
 	}
 	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, ident)
 	if err != nil {
-		return nil, fmt.Errorf("connect to syslog: %w", err)
+		fmt.Fprintf(stderr, "%s: no syslog (%v); logging to standard error\n", ident, err)
+		return slog.New(&lineHandler{w: stderr, min: slog.LevelInfo})
 	}
-	return slog.New(&syslogHandler{w: w}), nil
+	return slog.New(&syslogHandler{w: w})
 }
 
 // syslogHandler writes each record as one syslog line at the matching
@@ -65,10 +69,11 @@ func (h *syslogHandler) WithGroup(string) slog.Handler { return h }
 // daemons write to stderr in debug mode; attributes follow as key=value.
 type lineHandler struct {
 	w     io.Writer
+	min   slog.Level
 	attrs []slog.Attr
 }
 
-func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
@@ -87,7 +92,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &lineHandler{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+	return &lineHandler{w: h.w, min: h.min, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
