@@ -385,7 +385,8 @@ func (s *serverSession) receive() ([]byte, error) {
 	}
 	s.log.Debug("Full propagation transfer started.")
 	var received uint64
-	in := make([]byte, 0, BlockSize+1024) // one buffer for every block's frame
+	in := make([]byte, 0, BlockSize+1024)    // one buffer for every block's frame
+	plain := make([]byte, 0, BlockSize+1024) // and one for its decryption
 	for received < size {
 		msg, err := s.st.readMessageInto(in, MaxBlockMessage)
 		if err != nil {
@@ -395,7 +396,8 @@ func (s *serverSession) receive() ([]byte, error) {
 		if isKRBError(msg) {
 			return nil, s.remoteError(msg)
 		}
-		block, err := priv.Open(msg)
+		var block krb5x.PrivMessage
+		block, plain, err = priv.OpenInto(msg, plain)
 		if err == nil {
 			err = checkSafePriv(block.Seq, s.remoteSeq, block.RAddr, s.local)
 		}

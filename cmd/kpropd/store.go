@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ func (s *fileStore) Begin(ctx context.Context, client string, size uint64) (prop
 		lock.Close()
 		return nil, fmt.Errorf("%w while trying to open '%s'", err, temp)
 	}
-	return &transfer{store: s, lock: lock, data: data}, nil
+	return &transfer{store: s, lock: lock, data: data, w: bufio.NewWriterSize(data, 1<<20)}, nil
 }
 
 // transfer is one dump being received.
@@ -57,15 +58,19 @@ type transfer struct {
 	store *fileStore
 	lock  *os.File
 	data  *os.File
+	w     *bufio.Writer // 1 MiB writes rather than one per 32 KiB block
 }
 
-func (t *transfer) Write(p []byte) (int, error) { return t.data.Write(p) }
+func (t *transfer) Write(p []byte) (int, error) { return t.w.Write(p) }
 
 // Commit renames the received file into place and loads it; it returns
 // once the load committed (or failed: the database is then unchanged).
 func (t *transfer) Commit(ctx context.Context) error {
 	s := t.store
 	defer t.Abort()
+	if err := t.w.Flush(); err != nil {
+		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
+	}
 	if err := t.data.Close(); err != nil {
 		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
 	}

@@ -175,17 +175,31 @@ func (s *PrivStream) sealRC4(ct []byte) error {
 // state chain gives). As with ReadSafe, the caller checks Seq (42) and
 // any RAddr (38).
 func (s *PrivStream) Open(der []byte) (PrivMessage, error) {
-	if !isApp(der, appKRBPriv) {
-		return PrivMessage{}, newError(CodeMsgType, nil)
-	}
-	m, err := s.open(der)
-	if err != nil {
-		return PrivMessage{}, wireError(err)
-	}
-	return m, nil
+	m, _, err := s.OpenInto(der, nil)
+	return m, err
 }
 
-func (s *PrivStream) open(der []byte) (PrivMessage, error) {
+// OpenInto is Open decrypting into buf's storage when it is large enough,
+// so a stream of 32 KiB blocks does not allocate one per block. The
+// message's fields alias the returned buffer, which the caller passes to
+// the next call; they are valid until then.
+func (s *PrivStream) OpenInto(der, buf []byte) (PrivMessage, []byte, error) {
+	if !isApp(der, appKRBPriv) {
+		return PrivMessage{}, buf, newError(CodeMsgType, nil)
+	}
+	m, buf, err := s.open(der, buf)
+	if err != nil {
+		return PrivMessage{}, buf, wireError(err)
+	}
+	return m, buf, nil
+}
+
+func (s *PrivStream) open(der, buf []byte) (PrivMessage, []byte, error) {
+	m, err := s.openBuf(der, &buf)
+	return m, buf, err
+}
+
+func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
 	top, err := topLevel(der, appKRBPriv)
 	if err != nil {
 		return PrivMessage{}, err
@@ -214,7 +228,13 @@ func (s *PrivStream) open(der []byte) (PrivMessage, error) {
 			return PrivMessage{}, err
 		}
 	} else {
-		plain := make([]byte, len(ct)-c.macLen)
+		plain := *buf
+		if n := len(ct) - c.macLen; cap(plain) >= n {
+			plain = plain[:n]
+		} else {
+			plain = make([]byte, n)
+		}
+		*buf = plain
 		next, err := c.decryptTo(s.state, plain, ct, s.mac)
 		if err != nil {
 			return PrivMessage{}, err
