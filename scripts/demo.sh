@@ -9,8 +9,18 @@ step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 realm=DEMO.KRB5PROP.TEST
+host=$(hostname | tr '[:upper:]' '[:lower:]')
+# Loopback high ports: the KDC and two replicas' kpropd.
+base=$((20000 + RANDOM % 20000))
+kdcport=$base rep1port=$((base + 1)) rep2port=$((base + 2))
 
 step "Building krb5prop into $work/bin"
 go build -o "$work/bin/" ./cmd/...
@@ -21,6 +31,13 @@ cat >"$work/krb5.conf" <<EOC
 [libdefaults]
     default_realm = $realm
     dns_lookup_kdc = false
+    dns_canonicalize_hostname = false
+    rdns = false
+    qualify_shortname = ""
+[realms]
+    $realm = {
+        kdc = 127.0.0.1:$kdcport
+    }
 EOC
 cat >"$work/kdc.conf" <<EOC
 [realms]
@@ -48,7 +65,9 @@ printf '%s\n' \
   'addpol -minlength 8 -minclasses 2 -history 3 users' \
   'addprinc -pw Alice-pw-1 -policy users alice' \
   'addprinc -randkey -e aes256-cts-hmac-sha1-96:normal host/server.demo.test' \
-  'cpw -pw Alice-pw-2 alice' | run kadmin
+  'cpw -pw Alice-pw-2 alice' \
+  "addprinc -randkey host/$host" \
+  "ktadd -k $work/host.keytab host/$host" | run kadmin
 
 step "Listing the principals and showing one"
 run kadmin -q listprincs
@@ -82,6 +101,56 @@ if command -v kdb5_util >/dev/null 2>&1 || [ -x /usr/sbin/kdb5_util ]; then
   if cmp -s "$work/realm.dump" "$work/mit.dump"; then echo "MIT's re-dump is byte-identical to krb5prop's dump."; fi
 else
   step "MIT krb5 is not installed: skipping the MIT step (scripts/deps.sh installs it as root)"
+fi
+
+if [ -n "${mit:-}" ]; then
+  step "Starting a KDC for the realm (MIT's krb5kdc on the MIT copy, until krb5prop's KDC exists)"
+  cat >>"$work/mit-kdc.conf" <<EOC
+[kdcdefaults]
+    kdc_listen = 127.0.0.1:$kdcport
+    kdc_tcp_listen = 127.0.0.1:$kdcport
+EOC
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" "$(command -v krb5kdc || echo /usr/sbin/krb5kdc)" -n >"$work/kdc.log" 2>&1 &
+  pids+=($!)
+  sleep 1
+
+  step "Two replicas on loopback, each running krb5prop's kpropd (ports $rep1port, $rep2port)"
+  for r in 1 2; do
+    mkdir -p "$work/replica$r"
+    sed -e "s#$work/ours/principal#$work/replica$r/principal#" -e "s#$work/ours/stash#$work/replica$r/stash#" \
+      "$work/kdc.conf" >"$work/replica$r/kdc.conf"
+    echo "host/$host@$realm" >"$work/replica$r/kpropd.acl"
+    port=$((base + r))
+    printf '$ kpropd -D -P %s -f %s -a %s -s %s\n' "$port" "$work/replica$r/from_master" "$work/replica$r/kpropd.acl" "$work/host.keytab"
+    KRB5_KDC_PROFILE="$work/replica$r/kdc.conf" KRB5RCACHEDIR="$work/replica$r" kpropd -D -P "$port" \
+      -f "$work/replica$r/from_master" -a "$work/replica$r/kpropd.acl" -s "$work/host.keytab" >"$work/replica$r/kpropd.out" 2>&1 &
+    pids+=($!)
+  done
+  for r in 1 2; do
+    for _ in $(seq 50); do grep -q ready "$work/replica$r/kpropd.out" && break; sleep 0.1; done
+  done
+
+  step "Propagating the dump to both replicas with krb5prop's kprop"
+  run kdb5util dump "$work/realm.dump"
+  for port in $rep1port $rep2port; do
+    run kprop -P "$port" -f "$work/realm.dump" -s "$work/host.keytab" "$host"
+  done
+  ls -l "$work"/realm.dump.*.last_prop
+
+  step "Each replica now holds exactly the primary's database"
+  for r in 1 2; do
+    if KRB5_KDC_PROFILE="$work/replica$r/kdc.conf" kdb5util dump | cmp -s - "$work/realm.dump"; then
+      echo "replica $r: its dump is byte-identical to the primary's"
+    else
+      echo "replica $r: DIFFERS from the primary" && exit 1
+    fi
+  done
+
+  step "A client gets a ticket with alice's password (MIT's kinit)"
+  kinit=$(command -v kinit || echo /usr/bin/kinit)
+  printf '$ kinit alice\n'
+  echo Alice-pw-2 | KRB5CCNAME="FILE:$work/ccache" "$kinit" alice >/dev/null
+  KRB5CCNAME="FILE:$work/ccache" run "$(command -v klist || echo /usr/bin/klist)"
 fi
 
 step "Destroying the realm"
