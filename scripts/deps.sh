@@ -9,12 +9,18 @@
 # without MIT, or fail with that variable set).
 set -euo pipefail
 
-# Debian packages the project needs (GNU time: peak RSS for make bench).
-PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time"
+# Debian packages the project needs (GNU time: peak RSS for make bench;
+# openbsd-inetd: cmd/kpropd's tests run our kpropd under it from the shipped
+# inetd/inetd.conf line; systemd: systemd-socket-activate and
+# systemd-analyze for its socket-activation and unit-file tests). xinetd
+# conflicts with openbsd-inetd, so inetd/xinetd.d is not tested.
+PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time openbsd-inetd systemd"
 
-# Of those, the ones that ship a daemon, with their service names. None of
-# them may run because this script installed it.
-SERVICES="krb5-kdc krb5-admin-server krb5-kpropd"
+# Of those, the ones that ship a daemon, as package:service where the
+# service is named otherwise. None of them may run because this script
+# installed it; the tests start inetd themselves, in the foreground, on a
+# high port.
+SERVICES="krb5-kdc krb5-admin-server krb5-kpropd openbsd-inetd:inetd"
 
 # The realm name Debian's krb5-config writes into /etc/krb5.conf on a fresh
 # install. krb5prop's tests never read /etc; this only keeps the install from
@@ -118,11 +124,14 @@ fi
 # got them from this script wants the programs, not a KDC, kadmind or kpropd
 # (port 754) running at boot. Services of packages that were already
 # installed are not touched.
-for svc in $SERVICES; do
+for entry in $SERVICES; do
+	pkg=${entry%%:*}
+	svc=${entry#*:}
 	case " ${missing[*]} " in
-	*" $svc "*)
+	*" $pkg "*)
 		deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 || true
-		update-rc.d "$svc" disable >/dev/null 2>&1 || true
+		# The init script is named after the package.
+		update-rc.d "$pkg" disable >/dev/null 2>&1 || true
 		;;
 	esac
 done

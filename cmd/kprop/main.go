@@ -33,7 +33,8 @@ const (
 	kpropPort       = 754
 )
 
-const usage = "\nUsage: kprop [-r realm] [-f file] [-d] [-P port] [-s keytab] replica_host\n\n"
+// usage is MIT's usage text, printed with the program name as invoked.
+const usage = "\nUsage: %s [-r realm] [-f file] [-d] [-P port] [-s keytab] replica_host\n\n"
 
 // options are kprop's command line.
 type options struct {
@@ -44,10 +45,11 @@ type options struct {
 
 // parseArgs reads kprop's command line as kprop.c's getopt "r:f:dP:s:"
 // does (clustered and attached options, options after the operand), with
-// exactly one operand.
-func parseArgs(args []string) (options, error) {
+// exactly one operand; prog is the program name getopt's messages start
+// with.
+func parseArgs(prog string, args []string) (options, error) {
 	o := options{file: defaultDumpFile, timeout: propagation.DefaultTimeout}
-	norm, err := getopt.Normalize("kprop", "r:f:dP:s:", nil, args)
+	norm, err := getopt.Normalize(prog, "r:f:dP:s:", nil, args)
 	if err != nil {
 		return o, err
 	}
@@ -76,23 +78,24 @@ func parseArgs(args []string) (options, error) {
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[0], os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // run is kprop; it returns the exit status (0 success, 1 any failure, as
-// MIT's).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args)
+// MIT's). prog is argv[0], which MIT's kprop starts every message with as
+// it was invoked ("/usr/sbin/kprop: database locked").
+func run(ctx context.Context, prog string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(prog, args)
 	if err != nil {
 		var ge *getopt.Error
 		if errors.As(err, &ge) {
 			fmt.Fprintln(stderr, ge.Msg)
 		}
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintf(stderr, usage, prog)
 		return 1
 	}
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "kprop: "+format+"\n", a...)
+		fmt.Fprintf(stderr, "%s: "+format+"\n", append([]any{prog}, a...)...)
 		return 1
 	}
 	prof, err := profile.LoadConfig(profile.Env(getenv))
@@ -120,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Service: []string{"host", replica}, Keytab: keytab})
 	if err != nil {
 		// MIT's format string ends in a newline, hence the blank line.
-		fmt.Fprintf(stderr, "kprop: %v while getting initial credentials\n\n", err)
+		fmt.Fprintf(stderr, "%s: %v while getting initial credentials\n\n", prog, err)
 		return 1
 	}
 	// 2. The dump, under a shared lock, no older than its .dump_ok.
@@ -147,11 +150,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := cfg.Send(ctx, conn, dump, size); err != nil {
 		var pe *propagation.Error
 		if errors.As(err, &pe) {
-			for _, l := range pe.Lines("kprop") {
+			for _, l := range pe.Lines(prog) {
 				fmt.Fprintln(stderr, l)
 			}
 			if pe.Hint != "" {
-				fmt.Fprintf(stderr, "kprop: hint: %s\n", pe.Hint)
+				fmt.Fprintf(stderr, "%s: hint: %s\n", prog, pe.Hint)
 			}
 			return 1
 		}
@@ -160,7 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// 4. The marker MIT's scripts look at: <file>.<host>.last_prop.
 	lastProp := o.file + "." + o.host + ".last_prop"
 	if err := os.WriteFile(lastProp, []byte{0}, 0o600); err != nil {
-		fmt.Fprintf(stderr, "kprop: %v while creating 'last_prop' file, '%s'\n", errText(err), lastProp)
+		fmt.Fprintf(stderr, "%s: %v while creating 'last_prop' file, '%s'\n", prog, errText(err), lastProp)
 	}
 	fmt.Fprintf(stdout, "Database propagation to %s: SUCCEEDED\n", o.host)
 	return 0

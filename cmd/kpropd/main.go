@@ -18,7 +18,8 @@ import (
 	"github.com/krb5prop/krb5prop/internal/getopt"
 )
 
-const usage = "\nUsage: kpropd [-r realm] [-s keytab] [-d] [-D] [-S]\n\t[-f replica_file] [-F kerberos_db_file ]\n" +
+// usage is MIT's usage text, printed with the program name as invoked.
+const usage = "\nUsage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n\t[-f replica_file] [-F kerberos_db_file ]\n" +
 	"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"
 
 // Debian's compiled-in defaults (spec kprop-protocol §5.1).
@@ -29,16 +30,17 @@ const (
 
 // options are kpropd's command line.
 type options struct {
+	prog                                                                  string // argv[0], which MIT's messages start with
 	realm, keytab, file, dbName, program, port, acl, adminServer, pidFile string
 	dbArgs                                                                []string
 	debug, noDaemon, once                                                 bool
 }
 
 // parseArgs reads getopt_long "A:f:F:p:P:r:s:DdSa:tx:" plus --pid-file, as
-// kpropd.c does.
-func parseArgs(args []string) (options, error) {
-	o := options{file: defaultFile, acl: defaultACL}
-	norm, err := getopt.Normalize("kpropd", "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file"}, args)
+// kpropd.c does; prog is argv[0].
+func parseArgs(prog string, args []string) (options, error) {
+	o := options{prog: prog, file: defaultFile, acl: defaultACL}
+	norm, err := getopt.Normalize(prog, "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file"}, args)
 	if err != nil {
 		return o, err
 	}
@@ -79,13 +81,13 @@ func parseArgs(args []string) (options, error) {
 }
 
 func main() {
-	o, err := parseArgs(os.Args[1:])
+	o, err := parseArgs(os.Args[0], os.Args[1:])
 	if err != nil {
 		var ge *getopt.Error
 		if errors.As(err, &ge) {
 			fmt.Fprintln(os.Stderr, ge.Msg)
 		}
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprintf(os.Stderr, usage, os.Args[0])
 		os.Exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

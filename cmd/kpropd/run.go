@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -35,7 +37,7 @@ func run(ctx context.Context, o options) int {
 	// standard error, which nothing may write to before it is silenced.
 	act, err := daemon.Detect()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
 		return 1
 	}
 	if act.Conn != nil {
@@ -47,16 +49,16 @@ func run(ctx context.Context, o options) int {
 	ready := func() {}
 	if act.Standalone() && !o.noDaemon {
 		if ready, err = daemon.Detach(); err != nil {
-			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
 			return 1
 		}
 	}
 	log := daemon.NewLogger("kpropd", os.Stderr, o.debug)
 	srv, err := newServer(ctx, o, log)
 	if err != nil {
-		log.Error("kpropd: " + err.Error())
+		log.Error(o.prog + ": " + err.Error())
 		if !o.debug {
-			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
 		}
 		return 1
 	}
@@ -70,9 +72,9 @@ func run(ctx context.Context, o options) int {
 	}
 	l, err := listen(o.port)
 	if err != nil {
-		log.Error("kpropd: " + err.Error())
+		log.Error(o.prog + ": " + err.Error())
 		if !o.debug {
-			fmt.Fprintf(os.Stderr, "kpropd: %v\n", err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
 		}
 		return 1
 	}
@@ -94,8 +96,9 @@ func run(ctx context.Context, o options) int {
 
 // server is a configured kpropd.
 type server struct {
-	cfg *propagation.ServerConfig
-	log *slog.Logger
+	prog string
+	cfg  *propagation.ServerConfig
+	log  *slog.Logger
 }
 
 func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error) {
@@ -132,7 +135,7 @@ func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error
 	if store.dbName == "" {
 		store.dbName = cfg.DBName
 	}
-	return &server{log: log, cfg: &propagation.ServerConfig{
+	return &server{prog: o.prog, log: log, cfg: &propagation.ServerConfig{
 		Realm: cfg.Realm, Acceptor: acceptor,
 		Keys:    propagation.KeytabKeys(entries, keytab.Principal{Components: acceptor.NameString, Realm: cfg.Realm}),
 		ACLPath: o.acl, Replay: rc, Overall: rs.IpropResyncTimeout, Store: store, Log: log,
@@ -175,6 +178,12 @@ func listen(port string) (net.Listener, error) {
 		l, err = net.Listen("tcp4", "0.0.0.0:"+strconv.Itoa(p))
 	}
 	if err != nil {
+		// MIT's wording: the system's message for the cause alone.
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			s := errno.Error()
+			return nil, fmt.Errorf("%s%s while binding listener socket", strings.ToUpper(s[:1]), s[1:])
+		}
 		return nil, fmt.Errorf("%w while binding listener socket", err)
 	}
 	return l, nil
@@ -209,7 +218,7 @@ func (s *server) serveLoop(ctx context.Context, l net.Listener, once bool) int {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			s.log.Error("kpropd: " + err.Error() + " while accepting connection")
+			s.log.Error(s.prog + ": " + err.Error() + " while accepting connection")
 			return 1
 		}
 		if tc, ok := conn.(*net.TCPConn); ok {

@@ -49,6 +49,11 @@ func debianPackage(tool string) string {
 		return "krb5-kpropd"
 	case "kinit", "klist", "kvno", "kdestroy", "kadmin", "ktutil", "kpasswd":
 		return "krb5-user"
+	// Not MIT's, but what the kpropd tests start it under.
+	case "inetd":
+		return "openbsd-inetd"
+	case "systemd-socket-activate", "systemd-analyze":
+		return "systemd"
 	}
 	return ""
 }
