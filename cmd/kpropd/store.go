@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -50,7 +51,11 @@ func (s *fileStore) Begin(ctx context.Context, client string, size uint64) (prop
 		lock.Close()
 		return nil, fmt.Errorf("%w while trying to open '%s'", err, temp)
 	}
-	return &transfer{store: s, lock: lock, data: data, w: bufio.NewWriterSize(data, 1<<20)}, nil
+	t := &transfer{store: s, lock: lock, data: data, w: bufio.NewWriterSize(data, 1<<20)}
+	if s.program == "" {
+		t.startLoad()
+	}
+	return t, nil
 }
 
 // transfer is one dump being received.
@@ -59,9 +64,75 @@ type transfer struct {
 	lock  *os.File
 	data  *os.File
 	w     *bufio.Writer // 1 MiB writes rather than one per 32 KiB block
+
+	// An in-process load parses the dump while it arrives, so that the
+	// database is ready moments after the last block rather than after a
+	// second pass over the file. It commits only when the stream ends
+	// cleanly (Commit); Abort makes it roll back.
+	pipe    *io.PipeWriter
+	loadW   *bufio.Writer
+	cancel  context.CancelFunc
+	loaded  chan error
+	loadErr error // the loader stopped early; reported by Commit
 }
 
-func (t *transfer) Write(p []byte) (int, error) { return t.w.Write(p) }
+// startLoad starts the in-process load reading from the transfer. It has
+// its own context: the one Begin gets ends when Begin returns.
+func (t *transfer) startLoad() {
+	s := t.store
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	t.pipe, t.loadW, t.cancel, t.loaded = pw, bufio.NewWriterSize(pw, 1<<20), cancel, make(chan error, 1)
+	opts := dumpload.Options{DefaultRealm: s.realm, Iprop: s.iprop}
+	if s.iprop {
+		f := dumpIpropFormat
+		opts.Format = &f
+	}
+	go func() {
+		_, err := dumpload.Stream(ctx, pr, s.file, s.dbName, opts)
+		// Unblock a writer if the loader stopped before the end.
+		pr.CloseWithError(errLoaderDone)
+		t.loaded <- err
+	}()
+}
+
+// errLoaderDone tells Write the loader no longer reads.
+var errLoaderDone = errors.New("load stopped")
+
+// Write keeps the file MIT's kpropd would have written, and feeds the
+// load. If the load has failed, the file is still completed (an admin may
+// want to look at it) and Commit reports the load's error.
+func (t *transfer) Write(p []byte) (int, error) {
+	if t.loadW != nil && t.loadErr == nil {
+		if _, err := t.loadW.Write(p); err != nil {
+			t.loadErr = err
+		}
+	}
+	return t.w.Write(p)
+}
+
+// finishLoad ends the stream (EOF if ok, else an error that rolls the
+// load back) and waits for the loader.
+func (t *transfer) finishLoad(ok bool) error {
+	if t.loaded == nil {
+		return nil
+	}
+	if ok && t.loadErr == nil {
+		if err := t.loadW.Flush(); err != nil {
+			t.loadErr = err
+		}
+	}
+	if ok && t.loadErr == nil {
+		t.pipe.Close()
+	} else {
+		t.cancel()
+		t.pipe.CloseWithError(errors.New("propagation aborted"))
+	}
+	err := <-t.loaded
+	t.cancel()
+	t.loaded = nil
+	return err
+}
 
 // Commit renames the received file into place and loads it; it returns
 // once the load committed (or failed: the database is then unchanged).
@@ -87,12 +158,7 @@ func (t *transfer) Commit(ctx context.Context) error {
 	if s.program != "" {
 		return s.runProgram(ctx)
 	}
-	opts := dumpload.Options{DefaultRealm: s.realm, Iprop: s.iprop}
-	if s.iprop {
-		f := dumpIpropFormat
-		opts.Format = &f
-	}
-	if _, err := dumpload.File(ctx, s.file, s.dbName, opts); err != nil {
+	if err := t.finishLoad(true); err != nil {
 		return fmt.Errorf("load of %s failed: %w", s.file, err)
 	}
 	return nil
@@ -129,6 +195,7 @@ func (s *fileStore) runProgram(ctx context.Context) error {
 
 // Abort releases the locks; a partial <file>.temp stays, as with MIT.
 func (t *transfer) Abort() {
+	t.finishLoad(false)
 	if t.data != nil {
 		t.data.Close()
 		t.data = nil

@@ -63,6 +63,23 @@ func (e *StageError) Unwrap() error { return e.Err }
 // *dump.HeaderError, *dump.ParseError, *RecordError or *StageError. On any
 // error the live database is unchanged.
 func File(ctx context.Context, path, dbName string, opts Options) (dump.Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, &StageError{"while opening " + path, err}
+	}
+	defer f.Close()
+	return load(ctx, f, path, dbName, opts)
+}
+
+// Stream loads a dump as it arrives on in (name is what messages call
+// it): a replica can parse and store a propagation while it is still
+// being received. The database changes only once in returns io.EOF; any
+// other read error aborts the load and leaves the database unchanged.
+func Stream(ctx context.Context, in io.Reader, name, dbName string, opts Options) (dump.Format, error) {
+	return load(ctx, in, name, dbName, opts)
+}
+
+func load(ctx context.Context, in io.Reader, path, dbName string, opts Options) (dump.Format, error) {
 	if opts.Update {
 		// A merge needs a live database: say so before reading the dump.
 		store, err := kdb.Open(dbName, kdb.ReadWrite)
@@ -71,12 +88,7 @@ func File(ctx context.Context, path, dbName string, opts Options) (dump.Format, 
 		}
 		store.Close()
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, &StageError{"while opening " + path, err}
-	}
-	defer f.Close()
-	r, err := dump.NewReader(f, path, opts.Format)
+	r, err := dump.NewReader(in, path, opts.Format)
 	if err != nil {
 		return 0, err
 	}
