@@ -20,8 +20,8 @@ import (
 // fileStore receives dumps the way MIT's kpropd does (spec §5.4): into
 // <file>.temp under an exclusive lock that is free now, then renamed to
 // <file> and loaded while a shared lock keeps the next propagation out.
-// Like MIT's, it does not fsync the received file: the load that follows
-// is what must be durable, and a file lost to a crash is sent again.
+// Unlike MIT's, it fsyncs the received file before renaming it, so that a
+// crash never leaves a truncated <file> under the name of a complete one.
 type fileStore struct {
 	file    string
 	realm   string
@@ -141,6 +141,9 @@ func (t *transfer) Commit(ctx context.Context) error {
 	defer t.Abort()
 	if err := t.w.Flush(); err != nil {
 		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
+	}
+	if err := t.data.Sync(); err != nil {
+		return fmt.Errorf("%w while syncing '%s.temp'", err, s.file)
 	}
 	if err := t.data.Close(); err != nil {
 		return fmt.Errorf("%w while writing '%s.temp'", err, s.file)
