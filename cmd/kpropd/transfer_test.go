@@ -78,6 +78,10 @@ func propagateAndCheck(t *testing.T, p *primary, r *replica, kprop tools, size i
 	}
 	kpropd, port := r.startKpropd(t, append([]string{"-t"}, extra...)...)
 	stdout, stderr, exit := p.kprop(t, kprop, dump, port)
+	if exit != 0 {
+		// Shown even if kpropd then fails to exit.
+		t.Logf("kprop: exit %d\nstdout:\n%s\nstderr:\n%s", exit, stdout, stderr)
+	}
 	st := kpropd.Wait(t, runTimeout)
 	_, log := kpropd.Output()
 	if exit != 0 || stdout != "Database propagation to "+p.host+": SUCCEEDED\n" || stderr != "" {
