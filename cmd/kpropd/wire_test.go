@@ -185,45 +185,61 @@ func describe(a answer) string {
 	return s
 }
 
-// recordingProxy forwards one connection to target and records what the
-// client sent; recorded returns it once the session is over.
-func recordingProxy(t *testing.T, target string) (addr string, recorded func() []byte) {
+// proxyOnce accepts one connection, connects it to target and runs
+// session on the pair; wait returns once session has and both are closed,
+// with the error that kept session from running, if any.
+func proxyOnce(t *testing.T, target string, session func(client, server *net.TCPConn)) (addr string, wait func() error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	var (
-		wg  sync.WaitGroup
-		buf bytes.Buffer
-	)
-	wg.Add(1)
+	done := make(chan error, 1)
 	go func() {
-		defer wg.Done()
 		client, err := ln.Accept()
 		ln.Close()
 		if err != nil {
+			done <- err
 			return
 		}
 		defer client.Close()
+		client.SetDeadline(time.Now().Add(runTimeout))
 		server, err := net.Dial("tcp", target)
 		if err != nil {
+			done <- err
 			return
 		}
 		defer server.Close()
+		session(client.(*net.TCPConn), server.(*net.TCPConn))
+		done <- nil
+	}()
+	var once sync.Once
+	var result error
+	return ln.Addr().String(), func() error {
+		once.Do(func() { result = <-done })
+		return result
+	}
+}
+
+// recordingProxy forwards one connection to target and records what the
+// client sent; recorded returns it once the session is over.
+func recordingProxy(t *testing.T, target string) (addr string, recorded func() []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	addr, wait := proxyOnce(t, target, func(client, server *net.TCPConn) {
 		done := make(chan struct{})
 		go func() {
 			io.Copy(client, server)
-			client.(*net.TCPConn).CloseWrite()
+			client.CloseWrite()
 			close(done)
 		}()
 		io.Copy(io.MultiWriter(server, &buf), client)
-		server.(*net.TCPConn).CloseWrite()
+		server.CloseWrite()
 		<-done
-	}()
-	return ln.Addr().String(), func() []byte {
-		wg.Wait()
+	})
+	return addr, func() []byte {
+		wait()
 		return buf.Bytes()
 	}
 }
