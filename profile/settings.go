@@ -50,6 +50,15 @@ func (p *Profile) DefaultRealm() (string, bool) {
 	return p.Value("libdefaults", "default_realm")
 }
 
+// ClockSkew returns [libdefaults] clockskew: how far, in whole seconds as
+// MIT reads it, an authenticator's time may be from ours. It returns 0
+// when the relation is unset, for the caller's default (MIT's is 300 s).
+func (p *Profile) ClockSkew() (time.Duration, error) {
+	r := settingsReader{p: p}
+	n := r.integer(r.firstOf([]string{"libdefaults", "clockskew"}), 0)
+	return time.Duration(n) * time.Second, errors.Join(r.errs...)
+}
+
 // KDCDefaults holds the [kdcdefaults] settings krb5kdc reads at startup.
 // The listen addresses, RestrictAnonymousToTGT and the referral lists are
 // also the defaults of the realm settings of the same names.

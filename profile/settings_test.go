@@ -397,3 +397,25 @@ func TestLogging(t *testing.T) {
 		t.Errorf("admin_server falls back to default: %+v, %v", l, err)
 	}
 }
+
+func TestClockSkew(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want time.Duration
+		err  string
+	}{
+		{"", 0, ""},
+		{"[libdefaults]\n clockskew = 120\n", 120 * time.Second, ""},
+		{"[libdefaults]\n clockskew = 1\n clockskew = 9\n", time.Second, ""},
+		{"[libdefaults]\n clockskew = 5m\n", 0, `krb5.conf:2: [libdefaults] clockskew: invalid integer "5m"`},
+	} {
+		p, err := Parse("krb5.conf", []byte(tc.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.ClockSkew()
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%q: got %v, %v; want %v, error containing %q", tc.text, got, err, tc.want, tc.err)
+		}
+	}
+}

@@ -196,11 +196,11 @@ type replica struct {
 	file   string // kpropd -f, the received dump
 }
 
-func (p *primary) newReplica(t *testing.T, impl tools) *replica {
+func (p *primary) newReplica(t *testing.T, impl tools, opts ...mittest.Option) *replica {
 	t.Helper()
 	r := &replica{
-		Realm: mittest.NewRealm(t, testRealm, hostOptions(mittest.WithKDCPort(p.KDCPort),
-			mittest.WithKDCConf("realms", "key_stash_file", p.Stash))...),
+		Realm: mittest.NewRealm(t, testRealm, hostOptions(append([]mittest.Option{mittest.WithKDCPort(p.KDCPort),
+			mittest.WithKDCConf("realms", "key_stash_file", p.Stash)}, opts...)...)...),
 		impl: impl, host: p.host, keytab: p.keytab,
 	}
 	r.acl = r.Path("kpropd.acl")

@@ -135,10 +135,14 @@ func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error
 	if store.dbName == "" {
 		store.dbName = cfg.DBName
 	}
+	skew, err := cfg.Profile.ClockSkew()
+	if err != nil {
+		return nil, err
+	}
 	return &server{prog: o.prog, log: log, cfg: &propagation.ServerConfig{
 		Realm: cfg.Realm, Acceptor: acceptor,
 		Keys:    propagation.KeytabKeys(entries, keytab.Principal{Components: acceptor.NameString, Realm: cfg.Realm}),
-		ACLPath: o.acl, Replay: rc, Overall: rs.IpropResyncTimeout, Store: store, Log: log,
+		ACLPath: o.acl, Replay: rc, Overall: rs.IpropResyncTimeout, Skew: skew, Store: store, Log: log,
 	}}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/krb5prop/krb5prop/internal/krb5x"
+	"github.com/krb5prop/krb5prop/internal/mittest"
 )
 
 // The version strings krb5_sendauth sends first (spec §2.1).
@@ -157,6 +158,30 @@ func TestRawClientsAnsweredLikeMIT(t *testing.T) {
 			t.Errorf("%s kpropd after the raw clients: exit %d\n%s%s", r.impl.name, exit, stdout, stderr)
 		}
 	}
+}
+
+// TestSkewedAPREQAnsweredLikeMIT records the AP-REQ of a real session and
+// sends it, two and a half seconds later, to kpropds with a fresh replay
+// cache that allow one second of clock skew (krb5.conf clockskew): both
+// answer with the same KRB-ERROR.
+func TestSkewedAPREQAnsweredLikeMIT(t *testing.T) {
+	mit, ours := mitTools(t), ourTools(t)
+	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
+	got := map[string]answer{}
+	for _, impl := range []tools{mit, ours} {
+		_, port := p.newReplica(t, impl).startKpropd(t, "-p", "/bin/true")
+		proxy, recorded := recordingProxy(t, "127.0.0.1:"+port)
+		_, proxyPort, _ := net.SplitHostPort(proxy)
+		if stdout, stderr, exit := p.kprop(t, mit, p.dumpFile(t, 1), proxyPort); exit != 0 {
+			t.Fatalf("%s kpropd: kprop through the proxy: exit %d\n%s%s", impl.name, exit, stdout, stderr)
+		}
+		frames := frame(splitFrames(t, recorded(), 3)...)
+		strict := p.newReplica(t, impl, mittest.WithKRB5Conf("libdefaults", "clockskew", "1"))
+		_, port = strict.startKpropd(t, "-p", "/bin/true")
+		time.Sleep(2500 * time.Millisecond) // the authenticator is now over a second old
+		got[impl.name] = sendRaw(t, "127.0.0.1:"+port, frames)
+	}
+	checkAnswers(t, got, answer{Error: &krb5x.Error{Code: krb5x.CodeSkew}, ETextNUL: true, Closed: true})
 }
 
 // checkAnswers compares MIT's kpropd's answer with want (for a KRB-ERROR,
