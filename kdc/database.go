@@ -1,0 +1,106 @@
+package kdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/kdb"
+)
+
+// Database is what the KDC needs from the principal database. Principal
+// and Policy report a missing entry with an error that matches
+// kdb.ErrNotFound or kdb.ErrPolicyMissing (errors.Is); any other error is a
+// database failure, which the KDC reports as KRB_ERR_GENERIC as MIT does.
+// Implementations must be safe for concurrent use.
+type Database interface {
+	// Principal returns the entry stored under the unparsed name
+	// (krb5_unparse_name form, "host/kdc.example.com@EXAMPLE.COM"), with
+	// its live lockout counters.
+	Principal(ctx context.Context, name string) (*kdb.Principal, error)
+	// Policy returns the named password policy.
+	Policy(ctx context.Context, name string) (*kdb.Policy, error)
+	// SetLockout records a principal's lockout counters after an
+	// authentication (MIT's krb5_db2_lockout_audit).
+	SetLockout(ctx context.Context, name string, l kdb.Lockout) error
+	// UnsealKey decrypts one of p's keys, which are stored encrypted in
+	// a master key.
+	UnsealKey(ctx context.Context, p *kdb.Principal, kd kdb.KeyData) (types.EncryptionKey, error)
+}
+
+// StoreDatabase is the Database of a kdb.Store opened with the realm's
+// master keys.
+//
+// When a principal's keys are encrypted in a master key the list does not
+// hold (a propagation brought a K/M with a new master key, and the
+// principals were re-encrypted in it), it re-reads K/M and opens its key
+// list again with the master key that opened it first, as MIT's
+// krb5_dbe_decrypt_key_data refreshes its list on KRB5_KDB_NO_MATCHING_KEY.
+type StoreDatabase struct {
+	store *kdb.Store
+
+	mu    sync.RWMutex
+	mkeys *kdb.MasterKeys
+}
+
+// NewStoreDatabase returns the Database for store, whose keys mkeys
+// unseals.
+func NewStoreDatabase(store *kdb.Store, mkeys *kdb.MasterKeys) *StoreDatabase {
+	return &StoreDatabase{store: store, mkeys: mkeys}
+}
+
+// Principal implements Database.
+func (d *StoreDatabase) Principal(ctx context.Context, name string) (*kdb.Principal, error) {
+	return d.store.Get(ctx, name)
+}
+
+// Policy implements Database.
+func (d *StoreDatabase) Policy(ctx context.Context, name string) (*kdb.Policy, error) {
+	return d.store.GetPolicy(ctx, name)
+}
+
+// SetLockout implements Database.
+func (d *StoreDatabase) SetLockout(ctx context.Context, name string, l kdb.Lockout) error {
+	return d.store.SetLockout(ctx, name, l)
+}
+
+// UnsealKey implements Database.
+func (d *StoreDatabase) UnsealKey(ctx context.Context, p *kdb.Principal, kd kdb.KeyData) (types.EncryptionKey, error) {
+	d.mu.RLock()
+	mkeys := d.mkeys
+	d.mu.RUnlock()
+	if v := p.MKVNO(); v != 0 {
+		if _, ok := mkeys.ByKVNO(v); !ok {
+			fresh, err := d.reload(ctx, mkeys)
+			if err != nil {
+				return types.EncryptionKey{}, err
+			}
+			mkeys = fresh
+		}
+	}
+	return mkeys.UnsealKey(p, kd)
+}
+
+// reload re-reads K/M and opens its key list with the key that opened
+// old.
+func (d *StoreDatabase) reload(ctx context.Context, old *kdb.MasterKeys) (*kdb.MasterKeys, error) {
+	opener, ok := old.ByKVNO(old.OpenedWith)
+	if !ok {
+		return nil, errors.New("master key list lost its opening key")
+	}
+	km, err := d.store.Get(ctx, old.Name.String())
+	if err != nil {
+		return nil, fmt.Errorf("reload master keys: %w", err)
+	}
+	fresh, err := kdb.LoadMasterKeys(km, opener)
+	if err != nil {
+		return nil, fmt.Errorf("reload master keys: %w", err)
+	}
+	d.mu.Lock()
+	d.mkeys = fresh
+	d.mu.Unlock()
+	return fresh, nil
+}

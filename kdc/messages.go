@@ -1,0 +1,854 @@
+package kdc
+
+import (
+	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/internal/princname"
+)
+
+// principalName is a PrincipalName (RFC 4120 §5.2.2) without its realm.
+type principalName struct {
+	Type       int32
+	Components []string
+}
+
+// unparse formats the name with realm as krb5_unparse_name does: the form
+// the database is keyed by and MIT's logs print.
+func (p principalName) unparse(realm string) string {
+	return princname.Unparse(p.Components, realm)
+}
+
+// equal compares two names as krb5_principal_compare does (with the
+// realms compared by the caller): components only, not the name type.
+func (p principalName) equal(o principalName) bool {
+	if len(p.Components) != len(o.Components) {
+		return false
+	}
+	for i := range p.Components {
+		if p.Components[i] != o.Components[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isTGS reports whether the name is a ticket-granting service
+// (krb5_is_tgs_principal): two components, the first "krbtgt".
+func (p principalName) isTGS() bool {
+	return len(p.Components) == 2 && p.Components[0] == "krbtgt"
+}
+
+// encryptedData is an EncryptedData; KVNO 0 is absent on the wire.
+type encryptedData struct {
+	EType  int32
+	KVNO   uint32
+	Cipher []byte
+}
+
+// paData is one PA-DATA element.
+type paData struct {
+	Type  int32
+	Value []byte
+}
+
+// hostAddress is a HostAddress.
+type hostAddress struct {
+	Type int32
+	Addr []byte
+}
+
+// authData is one AuthorizationData element.
+type authData struct {
+	Type int32
+	Data []byte
+}
+
+// ticketTimes are a ticket's times as MIT's 32-bit timestamps; Start and
+// RenewTill are 0 when absent.
+type ticketTimes struct {
+	Auth, Start, End, RenewTill uint32
+}
+
+// startOrAuth is the effective start time: starttime when present, else
+// authtime.
+func (t ticketTimes) startOrAuth() uint32 {
+	if t.Start != 0 {
+		return t.Start
+	}
+	return t.Auth
+}
+
+// encTicketPart is an EncTicketPart (RFC 4120 §5.3).
+type encTicketPart struct {
+	Flags        uint32
+	Key          types.EncryptionKey
+	CRealm       string
+	CName        principalName
+	TrType       int32
+	TrContents   []byte
+	Times        ticketTimes
+	CAddrs       []hostAddress
+	HaveCAddrs   bool // caddr present, possibly empty
+	AuthData     []authData
+	HaveAuthData bool
+}
+
+// ticket is a Ticket with its encrypted part still encrypted.
+type ticket struct {
+	Realm   string
+	SName   principalName
+	EncPart encryptedData
+}
+
+// kdcReq is an AS-REQ or TGS-REQ.
+type kdcReq struct {
+	MsgType int32
+	PAData  []paData
+	// RawBody is the req-body SEQUENCE exactly as received: what the
+	// authenticator checksum of a TGS-REQ covers (MIT fetch_asn1_field).
+	RawBody []byte
+	Body    reqBody
+}
+
+// reqBody is a KDC-REQ-BODY. Absent optional times are 0.
+type reqBody struct {
+	Options       uint32
+	CName         *principalName
+	Realm         string
+	SName         *principalName
+	From          uint32
+	Till          uint32
+	RTime         uint32
+	Nonce         int32
+	ETypes        []int32
+	Addresses     []hostAddress
+	HaveAddresses bool
+	EncAuthData   *encryptedData
+	// Tickets are the additional tickets, each as its DER.
+	Tickets [][]byte
+}
+
+// findPA returns the first PA-DATA of type t (krb5int_find_pa_data).
+func (r *kdcReq) findPA(t int32) *paData {
+	for i := range r.PAData {
+		if r.PAData[i].Type == t {
+			return &r.PAData[i]
+		}
+	}
+	return nil
+}
+
+// Decoders.
+
+// parseKDCReq decodes an AS-REQ (app 10) or TGS-REQ (app 12) as MIT's
+// decode_krb5_as_req / decode_krb5_tgs_req: pvno must be 5 (else
+// KDC_ERR_BAD_PVNO, a decoding failure), the msg-type is read but only
+// checked later.
+func parseKDCReq(der []byte, app int) (*kdcReq, error) {
+	top, err := topLevel(der, app)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sequence(top.content, tags(1, 2, 3, 4), tags(1, 2, 4))
+	if err != nil {
+		return nil, err
+	}
+	v, err := parseInt(f[1])
+	if err != nil {
+		return nil, err
+	}
+	if v != pvno {
+		return nil, errBadPVNO
+	}
+	r := &kdcReq{}
+	if r.MsgType, err = parseInt32(f[2]); err != nil {
+		return nil, err
+	}
+	if f[3] != nil {
+		if r.PAData, err = parsePADataSeq(f[3]); err != nil {
+			return nil, err
+		}
+	}
+	r.RawBody = f[4]
+	if err := parseReqBody(f[4], &r.Body); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// errBadPVNO is MIT's KRB5KDC_ERR_BAD_PVNO from the decoder.
+var errBadPVNO error = &asn1Error{"Requested protocol version not supported"}
+
+func parsePADataSeq(b []byte) ([]paData, error) {
+	var out []paData
+	err := sequenceOf(b, func(e []byte) error {
+		// PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }
+		f, err := sequence(e, tags(1, 2), tags(1, 2))
+		if err != nil {
+			return err
+		}
+		var pa paData
+		if pa.Type, err = parseInt32(f[1]); err != nil {
+			return err
+		}
+		if pa.Value, err = parseOctets(f[2]); err != nil {
+			return err
+		}
+		out = append(out, pa)
+		return nil
+	})
+	return out, err
+}
+
+func parseReqBody(b []byte, body *reqBody) error {
+	f, err := sequence(b, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), tags(0, 2, 5, 7, 8))
+	if err != nil {
+		return err
+	}
+	if body.Options, err = parseFlags(f[0]); err != nil {
+		return err
+	}
+	if f[1] != nil {
+		pn, err := parsePrincipalName(f[1])
+		if err != nil {
+			return err
+		}
+		body.CName = &pn
+	}
+	if body.Realm, err = parseGeneralString(f[2]); err != nil {
+		return err
+	}
+	if f[3] != nil {
+		pn, err := parsePrincipalName(f[3])
+		if err != nil {
+			return err
+		}
+		body.SName = &pn
+	}
+	if f[4] != nil {
+		if body.From, err = parseTime(f[4]); err != nil {
+			return err
+		}
+	}
+	if body.Till, err = parseTime(f[5]); err != nil {
+		return err
+	}
+	if f[6] != nil {
+		if body.RTime, err = parseTime(f[6]); err != nil {
+			return err
+		}
+	}
+	if body.Nonce, err = parseInt32(f[7]); err != nil {
+		return err
+	}
+	err = sequenceOf(f[8], func(e []byte) error {
+		et, err := parseInt32(e)
+		body.ETypes = append(body.ETypes, et)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if f[9] != nil {
+		body.HaveAddresses = true
+		if body.Addresses, err = parseAddresses(f[9]); err != nil {
+			return err
+		}
+	}
+	if f[10] != nil {
+		ed, err := parseEncryptedData(f[10])
+		if err != nil {
+			return err
+		}
+		body.EncAuthData = &ed
+	}
+	if f[11] != nil {
+		err = sequenceOf(f[11], func(e []byte) error {
+			// MIT decodes every additional ticket up front.
+			if _, err := parseTicket(e); err != nil {
+				return err
+			}
+			body.Tickets = append(body.Tickets, e)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parsePrincipalName decodes a PrincipalName TLV filling b.
+func parsePrincipalName(b []byte) (principalName, error) {
+	var pn principalName
+	f, err := sequence(b, tags(0, 1), tags(0, 1))
+	if err != nil {
+		return pn, err
+	}
+	if pn.Type, err = parseInt32(f[0]); err != nil {
+		return pn, err
+	}
+	pn.Components = []string{}
+	err = sequenceOf(f[1], func(e []byte) error {
+		s, err := parseGeneralString(e)
+		pn.Components = append(pn.Components, s)
+		return err
+	})
+	return pn, err
+}
+
+func parseAddresses(b []byte) ([]hostAddress, error) {
+	out := []hostAddress{}
+	err := sequenceOf(b, func(e []byte) error {
+		f, err := sequence(e, tags(0, 1), tags(0, 1))
+		if err != nil {
+			return err
+		}
+		var a hostAddress
+		if a.Type, err = parseInt32(f[0]); err != nil {
+			return err
+		}
+		if a.Addr, err = parseOctets(f[1]); err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	})
+	return out, err
+}
+
+// parseEncryptedData decodes an EncryptedData TLV filling b. The kvno is
+// decoded as MIT's kvno type: a signed 32-bit INTEGER reinterpreted as
+// unsigned.
+func parseEncryptedData(b []byte) (encryptedData, error) {
+	var ed encryptedData
+	f, err := sequence(b, tags(0, 1, 2), tags(0, 2))
+	if err != nil {
+		return ed, err
+	}
+	if ed.EType, err = parseInt32(f[0]); err != nil {
+		return ed, err
+	}
+	if f[1] != nil {
+		v, err := parseInt32(f[1])
+		if err != nil {
+			return ed, err
+		}
+		ed.KVNO = uint32(v)
+	}
+	ed.Cipher, err = parseOctets(f[2])
+	return ed, err
+}
+
+// parseTicket decodes a Ticket TLV filling b; tkt-vno must be 5.
+func parseTicket(b []byte) (ticket, error) {
+	var t ticket
+	e, err := only(b, appTag(appTicket))
+	if err != nil {
+		return t, err
+	}
+	f, err := sequence(e.content, tags(0, 1, 2, 3), tags(0, 1, 2, 3))
+	if err != nil {
+		return t, err
+	}
+	if v, err := parseInt(f[0]); err != nil {
+		return t, err
+	} else if v != pvno {
+		return t, errBadPVNO
+	}
+	if t.Realm, err = parseGeneralString(f[1]); err != nil {
+		return t, err
+	}
+	if t.SName, err = parsePrincipalName(f[2]); err != nil {
+		return t, err
+	}
+	t.EncPart, err = parseEncryptedData(f[3])
+	return t, err
+}
+
+// parseEncryptionKey decodes an EncryptionKey TLV filling b.
+func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
+	var k types.EncryptionKey
+	f, err := sequence(b, tags(0, 1), tags(0, 1))
+	if err != nil {
+		return k, err
+	}
+	if k.KeyType, err = parseInt32(f[0]); err != nil {
+		return k, err
+	}
+	v, err := parseOctets(f[1])
+	k.KeyValue = append([]byte(nil), v...)
+	return k, err
+}
+
+// parseAuthData decodes an AuthorizationData TLV filling b.
+func parseAuthData(b []byte) ([]authData, error) {
+	out := []authData{}
+	err := sequenceOf(b, func(e []byte) error {
+		f, err := sequence(e, tags(0, 1), tags(0, 1))
+		if err != nil {
+			return err
+		}
+		var ad authData
+		if ad.Type, err = parseInt32(f[0]); err != nil {
+			return err
+		}
+		if ad.Data, err = parseOctets(f[1]); err != nil {
+			return err
+		}
+		out = append(out, ad)
+		return nil
+	})
+	return out, err
+}
+
+// parseEncTicketPart decodes a decrypted EncTicketPart.
+func parseEncTicketPart(b []byte) (*encTicketPart, error) {
+	e, err := topLevel(b, appEncTicketPart)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sequence(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), tags(0, 1, 2, 3, 4, 5, 7))
+	if err != nil {
+		return nil, err
+	}
+	t := &encTicketPart{}
+	if t.Flags, err = parseFlags(f[0]); err != nil {
+		return nil, err
+	}
+	if t.Key, err = parseEncryptionKey(f[1]); err != nil {
+		return nil, err
+	}
+	if t.CRealm, err = parseGeneralString(f[2]); err != nil {
+		return nil, err
+	}
+	if t.CName, err = parsePrincipalName(f[3]); err != nil {
+		return nil, err
+	}
+	tr, err := sequence(f[4], tags(0, 1), tags(0, 1))
+	if err != nil {
+		return nil, err
+	}
+	if t.TrType, err = parseInt32(tr[0]); err != nil {
+		return nil, err
+	}
+	if t.TrContents, err = parseOctets(tr[1]); err != nil {
+		return nil, err
+	}
+	if t.Times.Auth, err = parseTime(f[5]); err != nil {
+		return nil, err
+	}
+	if f[6] != nil {
+		if t.Times.Start, err = parseTime(f[6]); err != nil {
+			return nil, err
+		}
+	}
+	if t.Times.End, err = parseTime(f[7]); err != nil {
+		return nil, err
+	}
+	if f[8] != nil {
+		if t.Times.RenewTill, err = parseTime(f[8]); err != nil {
+			return nil, err
+		}
+	}
+	if f[9] != nil {
+		t.HaveCAddrs = true
+		if t.CAddrs, err = parseAddresses(f[9]); err != nil {
+			return nil, err
+		}
+	}
+	if f[10] != nil {
+		t.HaveAuthData = true
+		if t.AuthData, err = parseAuthData(f[10]); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// apReq is a decoded AP-REQ (the PA-TGS-REQ padata value).
+type apReq struct {
+	Options       uint32
+	TicketDER     []byte
+	Ticket        ticket
+	Authenticator encryptedData
+}
+
+// AP options (RFC 4120 §5.5.1) as 32-bit krb5_flags.
+const (
+	apOptUseSessionKey  uint32 = 0x40000000
+	apOptMutualRequired uint32 = 0x20000000
+)
+
+// parseAPReq decodes an AP-REQ as MIT's decode_krb5_ap_req: pvno 5
+// (KDC_ERR_BAD_PVNO) and msg-type 14 (KRB5_BADMSGTYPE).
+func parseAPReq(b []byte) (*apReq, error) {
+	top, err := topLevel(b, appAPReq)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sequence(top.content, tags(0, 1, 2, 3, 4), tags(0, 1, 2, 3, 4))
+	if err != nil {
+		return nil, err
+	}
+	if v, err := parseInt(f[0]); err != nil {
+		return nil, err
+	} else if v != pvno {
+		return nil, errBadPVNO
+	}
+	if v, err := parseInt(f[1]); err != nil {
+		return nil, err
+	} else if v != appAPReq {
+		return nil, errBadMsgType
+	}
+	a := &apReq{TicketDER: f[3]}
+	if a.Options, err = parseFlags(f[2]); err != nil {
+		return nil, err
+	}
+	if a.Ticket, err = parseTicket(f[3]); err != nil {
+		return nil, err
+	}
+	if a.Authenticator, err = parseEncryptedData(f[4]); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// errBadMsgType is MIT's KRB5_BADMSGTYPE.
+var errBadMsgType error = &asn1Error{"Invalid message type specified for encoding"}
+
+// checksum is a Checksum.
+type checksum struct {
+	Type int32
+	Sum  []byte
+}
+
+// authenticator is a decrypted Authenticator.
+type authenticator struct {
+	CRealm   string
+	CName    principalName
+	Cksum    *checksum
+	CUsec    int32
+	CTime    uint32
+	Subkey   *types.EncryptionKey
+	AuthData []authData
+}
+
+func parseAuthenticator(b []byte) (*authenticator, error) {
+	e, err := topLevel(b, appAuthenticator)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sequence(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8), tags(0, 1, 2, 4, 5))
+	if err != nil {
+		return nil, err
+	}
+	if v, err := parseInt(f[0]); err != nil {
+		return nil, err
+	} else if v != pvno {
+		return nil, errBadPVNO
+	}
+	a := &authenticator{}
+	if a.CRealm, err = parseGeneralString(f[1]); err != nil {
+		return nil, err
+	}
+	if a.CName, err = parsePrincipalName(f[2]); err != nil {
+		return nil, err
+	}
+	if f[3] != nil {
+		cf, err := sequence(f[3], tags(0, 1), tags(0, 1))
+		if err != nil {
+			return nil, err
+		}
+		c := &checksum{}
+		if c.Type, err = parseInt32(cf[0]); err != nil {
+			return nil, err
+		}
+		if c.Sum, err = parseOctets(cf[1]); err != nil {
+			return nil, err
+		}
+		a.Cksum = c
+	}
+	if a.CUsec, err = parseInt32(f[4]); err != nil {
+		return nil, err
+	}
+	if a.CTime, err = parseTime(f[5]); err != nil {
+		return nil, err
+	}
+	if f[6] != nil {
+		k, err := parseEncryptionKey(f[6])
+		if err != nil {
+			return nil, err
+		}
+		a.Subkey = &k
+	}
+	if f[7] != nil {
+		if _, err := parseInt(f[7]); err != nil {
+			return nil, err
+		}
+	}
+	if f[8] != nil {
+		if a.AuthData, err = parseAuthData(f[8]); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// parseEncTS decodes PA-ENC-TS-ENC ::= SEQUENCE { patimestamp [0]
+// KerberosTime, pausec [1] Microseconds OPTIONAL }.
+func parseEncTS(b []byte) (uint32, error) {
+	f, err := sequence(b, tags(0, 1), tags(0))
+	if err != nil {
+		return 0, err
+	}
+	ts, err := parseTime(f[0])
+	if err != nil {
+		return 0, err
+	}
+	if f[1] != nil {
+		if _, err := parseInt32(f[1]); err != nil {
+			return 0, err
+		}
+	}
+	return ts, nil
+}
+
+// Encoders. Field presence follows MIT's encoder (asn1_k_encode.c):
+// optional times are omitted when 0, kvno when 0.
+
+func appendPrincipalName(b []byte, pn principalName) []byte {
+	var strs []byte
+	for _, s := range pn.Components {
+		strs = appendTLV(strs, tagGeneralString, []byte(s))
+	}
+	var body []byte
+	body = appendCtxInt(body, 0, int64(pn.Type))
+	body = appendCtx(body, 1, appendSequence(nil, strs))
+	return appendSequence(b, body)
+}
+
+func appendEncryptedData(b []byte, ed encryptedData) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, int64(ed.EType))
+	if ed.KVNO != 0 {
+		// MIT's kvno type is unsigned in C but encoded as a signed
+		// 32-bit value.
+		body = appendCtxInt(body, 1, int64(int32(ed.KVNO)))
+	}
+	body = appendCtxString(body, 2, tagOctetString, ed.Cipher)
+	return appendSequence(b, body)
+}
+
+func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, int64(k.KeyType))
+	body = appendCtxString(body, 1, tagOctetString, k.KeyValue)
+	return appendSequence(b, body)
+}
+
+func appendAddresses(b []byte, addrs []hostAddress) []byte {
+	var body []byte
+	for _, a := range addrs {
+		var e []byte
+		e = appendCtxInt(e, 0, int64(a.Type))
+		e = appendCtxString(e, 1, tagOctetString, a.Addr)
+		body = appendSequence(body, e)
+	}
+	return appendSequence(b, body)
+}
+
+func appendAuthData(b []byte, ads []authData) []byte {
+	var body []byte
+	for _, ad := range ads {
+		var e []byte
+		e = appendCtxInt(e, 0, int64(ad.Type))
+		e = appendCtxString(e, 1, tagOctetString, ad.Data)
+		body = appendSequence(body, e)
+	}
+	return appendSequence(b, body)
+}
+
+// appendPADataSeq appends a SEQUENCE OF PA-DATA (also METHOD-DATA).
+func appendPADataSeq(b []byte, pas []paData) []byte {
+	var body []byte
+	for _, pa := range pas {
+		var e []byte
+		e = appendCtxInt(e, 1, int64(pa.Type))
+		e = appendCtxString(e, 2, tagOctetString, pa.Value)
+		body = appendSequence(body, e)
+	}
+	return appendSequence(b, body)
+}
+
+// appendTicket encodes a Ticket.
+func appendTicket(b []byte, t ticket) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, pvno)
+	body = appendCtxString(body, 1, tagGeneralString, []byte(t.Realm))
+	body = appendCtx(body, 2, appendPrincipalName(nil, t.SName))
+	body = appendCtx(body, 3, appendEncryptedData(nil, t.EncPart))
+	return appendTLV(b, appTag(appTicket), appendSequence(nil, body))
+}
+
+// marshalEncTicketPart encodes an EncTicketPart as MIT does.
+func marshalEncTicketPart(t *encTicketPart) []byte {
+	var body []byte
+	body = appendCtxFlags(body, 0, t.Flags)
+	body = appendCtx(body, 1, appendEncryptionKey(nil, t.Key))
+	body = appendCtxString(body, 2, tagGeneralString, []byte(t.CRealm))
+	body = appendCtx(body, 3, appendPrincipalName(nil, t.CName))
+	var tr []byte
+	tr = appendCtxInt(tr, 0, int64(t.TrType))
+	tr = appendCtxString(tr, 1, tagOctetString, t.TrContents)
+	body = appendCtx(body, 4, appendSequence(nil, tr))
+	body = appendCtxTime(body, 5, t.Times.Auth)
+	if t.Times.Start != 0 {
+		body = appendCtxTime(body, 6, t.Times.Start)
+	}
+	body = appendCtxTime(body, 7, t.Times.End)
+	if t.Times.RenewTill != 0 {
+		body = appendCtxTime(body, 8, t.Times.RenewTill)
+	}
+	if t.HaveCAddrs {
+		body = appendCtx(body, 9, appendAddresses(nil, t.CAddrs))
+	}
+	if t.HaveAuthData {
+		body = appendCtx(body, 10, appendAuthData(nil, t.AuthData))
+	}
+	return appendTLV(nil, appTag(appEncTicketPart), appendSequence(nil, body))
+}
+
+// encKDCRepPart is an EncASRepPart or EncTGSRepPart.
+type encKDCRepPart struct {
+	Key        types.EncryptionKey
+	Nonce      int32
+	KeyExp     uint32
+	Flags      uint32
+	Times      ticketTimes
+	SRealm     string
+	SName      principalName
+	CAddrs     []hostAddress
+	HaveCAddrs bool
+	EncPAData  []paData
+}
+
+// marshalEncKDCRepPart encodes the reply's encrypted part. MIT tags both
+// EncASRepPart and EncTGSRepPart [APPLICATION 26] "for backwards
+// compatibility" (asn1_k_encode.c); every client accepts either tag, and
+// sending what MIT sends keeps our replies byte-compatible. last-req is
+// MIT's single { 0, 19700101000000Z } entry; starttime is omitted when 0
+// (equal to authtime) and renew-till unless the RENEWABLE flag is set.
+func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
+	var body []byte
+	body = appendCtx(body, 0, appendEncryptionKey(nil, p.Key))
+	var lr []byte
+	lr = appendCtxInt(lr, 0, 0)
+	lr = appendCtxTime(lr, 1, 0)
+	body = appendCtx(body, 1, appendSequence(nil, appendSequence(nil, lr)))
+	body = appendCtxInt(body, 2, int64(p.Nonce))
+	if p.KeyExp != 0 {
+		body = appendCtxTime(body, 3, p.KeyExp)
+	}
+	body = appendCtxFlags(body, 4, p.Flags)
+	body = appendCtxTime(body, 5, p.Times.Auth)
+	if p.Times.Start != 0 {
+		body = appendCtxTime(body, 6, p.Times.Start)
+	}
+	body = appendCtxTime(body, 7, p.Times.End)
+	if p.Flags&tktRenewable != 0 {
+		body = appendCtxTime(body, 8, p.Times.RenewTill)
+	}
+	body = appendCtxString(body, 9, tagGeneralString, []byte(p.SRealm))
+	body = appendCtx(body, 10, appendPrincipalName(nil, p.SName))
+	if p.HaveCAddrs {
+		body = appendCtx(body, 11, appendAddresses(nil, p.CAddrs))
+	}
+	if len(p.EncPAData) > 0 {
+		body = appendCtx(body, 12, appendPADataSeq(nil, p.EncPAData))
+	}
+	return appendTLV(nil, appTag(appEncTGSRepPart), appendSequence(nil, body))
+}
+
+// marshalKDCRep encodes an AS-REP (app 11) or TGS-REP (app 13).
+func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc encryptedData) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, pvno)
+	body = appendCtxInt(body, 1, int64(app))
+	if len(padata) > 0 {
+		body = appendCtx(body, 2, appendPADataSeq(nil, padata))
+	}
+	body = appendCtxString(body, 3, tagGeneralString, []byte(crealm))
+	body = appendCtx(body, 4, appendPrincipalName(nil, cname))
+	body = appendCtx(body, 5, appendTicket(nil, tkt))
+	body = appendCtx(body, 6, appendEncryptedData(nil, enc))
+	return appendTLV(nil, appTag(app), appendSequence(nil, body))
+}
+
+// krbError is a KRB-ERROR as the KDC sends it.
+type krbError struct {
+	STime  uint32
+	SUsec  int32
+	Code   int32
+	CRealm string
+	CName  *principalName
+	Realm  string
+	SName  principalName
+	// Text is the e-text, sent without a trailing NUL as MIT's KDC
+	// sends its status strings; empty means absent.
+	Text  string
+	EData []byte
+}
+
+// marshalKRBError encodes a KRB-ERROR as MIT's encode_krb5_error: no ctime
+// or cusec (the KDC never sets them), crealm and cname only with a client,
+// e-text and e-data only when non-empty.
+func marshalKRBError(e *krbError) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, pvno)
+	body = appendCtxInt(body, 1, appKRBError)
+	body = appendCtxTime(body, 4, e.STime)
+	body = appendCtxInt(body, 5, int64(e.SUsec))
+	body = appendCtxInt(body, 6, int64(uint32(e.Code)))
+	if e.CName != nil {
+		body = appendCtxString(body, 7, tagGeneralString, []byte(e.CRealm))
+		body = appendCtx(body, 8, appendPrincipalName(nil, *e.CName))
+	}
+	body = appendCtxString(body, 9, tagGeneralString, []byte(e.Realm))
+	body = appendCtx(body, 10, appendPrincipalName(nil, e.SName))
+	if e.Text != "" {
+		body = appendCtxString(body, 11, tagGeneralString, []byte(e.Text))
+	}
+	if len(e.EData) > 0 {
+		body = appendCtxString(body, 12, tagOctetString, e.EData)
+	}
+	return appendTLV(nil, appTag(appKRBError), appendSequence(nil, body))
+}
+
+// marshalETypeInfo2 encodes ETYPE-INFO2 with one entry, as MIT's
+// make_etype_info: the salt always present, no s2kparams (the enctype's
+// default iteration count is implied).
+func marshalETypeInfo2(etype int32, salt string) []byte {
+	var e []byte
+	e = appendCtxInt(e, 0, int64(etype))
+	e = appendCtxString(e, 1, tagGeneralString, []byte(salt))
+	return appendSequence(nil, appendSequence(nil, e))
+}
+
+// marshalETypeInfo encodes ETYPE-INFO with one entry (for clients that
+// request only enctypes that predate ETYPE-INFO2): the salt as an OCTET
+// STRING.
+func marshalETypeInfo(etype int32, salt string) []byte {
+	var e []byte
+	e = appendCtxInt(e, 0, int64(etype))
+	e = appendCtxString(e, 1, tagOctetString, []byte(salt))
+	return appendSequence(nil, appendSequence(nil, e))
+}
+
+// marshalChecksum encodes a Checksum.
+func marshalChecksum(c checksum) []byte {
+	var body []byte
+	body = appendCtxInt(body, 0, int64(c.Type))
+	body = appendCtxString(body, 1, tagOctetString, c.Sum)
+	return appendSequence(nil, body)
+}
