@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -489,16 +490,39 @@ func (s *serverSession) remoteError(msg []byte) error {
 
 // peerHost is the numeric host of the peer, as MIT logs "Connection from
 // <host>" (MIT resolves it to a name when reverse DNS answers; the engine
-// does no DNS).
+// does no DNS). An IPv4 peer of an IPv6 socket, as a dual-stack listener
+// accepts, is shown in its mapped form ::ffff:a.b.c.d, as MIT shows it.
 func peerHost(conn Conn) string {
 	nc, ok := conn.(net.Conn)
 	if !ok || nc.RemoteAddr() == nil {
 		return ""
 	}
-	switch a := nc.RemoteAddr().(type) {
-	case *net.TCPAddr:
-		return a.IP.String()
-	default:
-		return a.String()
+	a, ok := nc.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return nc.RemoteAddr().String()
 	}
+	if v4 := a.IP.To4(); v4 != nil && isIPv6Socket(nc) {
+		return "::ffff:" + v4.String()
+	}
+	return a.IP.String()
+}
+
+// isIPv6Socket reports whether conn is an AF_INET6 socket; Go shows a
+// mapped peer address as plain IPv4 either way.
+func isIPv6Socket(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	v6 := false
+	raw.Control(func(fd uintptr) {
+		if sa, err := syscall.Getsockname(int(fd)); err == nil {
+			_, v6 = sa.(*syscall.SockaddrInet6)
+		}
+	})
+	return v6
 }

@@ -42,6 +42,7 @@ func TestTamperedStreamAnsweredLikeMIT(t *testing.T) {
 			for _, kprop := range []tools{mit, ours} {
 				got := map[string]answer{}
 				exits := map[string]int{} // MIT's kpropd -t exits 0 after a failed session too
+				connected := map[string]string{}
 				for _, kpropd := range []tools{mit, ours} {
 					where := kprop.name + " kprop to " + kpropd.name + " kpropd"
 					r := replicas[kpropd.name]
@@ -65,6 +66,10 @@ func TestTamperedStreamAnsweredLikeMIT(t *testing.T) {
 						t.Errorf("%s: a database appeared at %s (%v)", where, r.DBName, err)
 					}
 					got[kpropd.name] = answered(t)
+					connected[kpropd.name] = connectionLine(log)
+				}
+				if connected["ours"] != connected["MIT"] {
+					t.Errorf("%s kprop: our kpropd logged %q, MIT's %q", kprop.name, connected["ours"], connected["MIT"])
 				}
 				if exits["ours"] != exits["MIT"] {
 					t.Errorf("%s kprop: our kpropd exited %d, MIT's %d", kprop.name, exits["ours"], exits["MIT"])
@@ -149,4 +154,14 @@ func forwardFrames(client, server net.Conn, tamper int) error {
 		}
 	}
 	return nil
+}
+
+// connectionLine is the "Connection from" line of a kpropd -d log.
+func connectionLine(log string) string {
+	for _, l := range lines(log) {
+		if strings.HasPrefix(l, "Connection from ") {
+			return l
+		}
+	}
+	return ""
 }
