@@ -24,29 +24,28 @@ func NewLogger(ident string, stderr io.Writer, debug bool) *slog.Logger {
 		fmt.Fprintf(stderr, "%s: no syslog (%v); logging to standard error\n", ident, err)
 		return slog.New(&lineHandler{w: stderr, min: slog.LevelInfo})
 	}
-	return slog.New(&syslogHandler{w: w})
+	return slog.New(NewSyslogHandler(w, slog.LevelDebug))
+}
+
+// NewSyslogHandler returns a handler that writes each record at or above
+// min as one syslog line on w, at the matching priority.
+func NewSyslogHandler(w *syslog.Writer, min slog.Level) slog.Handler {
+	return &syslogHandler{w: w, min: min}
 }
 
 // syslogHandler writes each record as one syslog line at the matching
 // priority: the message, then any attributes as key=value.
 type syslogHandler struct {
 	w     *syslog.Writer
+	min   slog.Level
 	attrs []slog.Attr
 }
 
-func (h *syslogHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *syslogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString(r.Message)
-	add := func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
+	WriteRecord(&b, r, h.attrs)
 	msg := b.String()
 	switch {
 	case r.Level >= slog.LevelError:
@@ -60,7 +59,21 @@ func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *syslogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &syslogHandler{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+	return &syslogHandler{w: h.w, min: h.min, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+// WriteRecord writes r's message to b, then the handler's attrs and r's
+// own attributes as " key=value": the one line every log here shows.
+func WriteRecord(b *strings.Builder, r slog.Record, attrs []slog.Attr) {
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range attrs {
+		add(a)
+	}
+	r.Attrs(add)
 }
 
 func (h *syslogHandler) WithGroup(string) slog.Handler { return h }
@@ -77,15 +90,7 @@ func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString(r.Message)
-	add := func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
+	WriteRecord(&b, r, h.attrs)
 	b.WriteByte('\n')
 	_, err := io.WriteString(h.w, b.String())
 	return err

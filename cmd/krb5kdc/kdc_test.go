@@ -1,0 +1,183 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/krb5prop/krb5prop/internal/mittest"
+)
+
+// The interop tests run our krb5kdc as a separate program in a private
+// realm created with our kdb5util and kadmin, and MIT's kinit and kvno as
+// its clients.
+
+func TestMain(m *testing.M) { os.Exit(mittest.Main(m)) }
+
+const testRealm = "KDC.TEST"
+
+const startTimeout = 20 * time.Second
+
+// TestMITClients logs in with MIT's kinit and gets a service ticket with
+// MIT's kvno from our krb5kdc -n, over UDP and over TCP, then stops it
+// with SIGTERM, which must end it with status 0.
+func TestMITClients(t *testing.T) {
+	mittest.Require(t, "kinit", "kvno", "klist")
+	kdb5util := mittest.GoBinary(t, "./cmd/kdb5util")
+	kadmin := mittest.GoBinary(t, "./cmd/kadmin")
+	krb5kdc := mittest.GoBinary(t, "./cmd/krb5kdc")
+	for _, tcp := range []bool{false, true} {
+		name := "udp"
+		var opts []mittest.Option
+		if tcp {
+			name = "tcp"
+			opts = append(opts, mittest.WithKRB5Conf("libdefaults", "udp_preference_limit", "1"))
+		}
+		t.Run(name, func(t *testing.T) {
+			r := mittest.NewRealm(t, testRealm, opts...)
+			r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
+			r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+			r.MustRun(t, kadmin, "-q", "addprinc -randkey host/svc.kdc.test")
+			pidFile := r.Path("krb5kdc.pid")
+			proc := r.Start(t, krb5kdc, "-n", "-P", pidFile)
+			proc.WaitPort(t, "tcp", r.KDCAddr(), startTimeout)
+
+			_, stderr, exit := r.RunStdin(t, "wrong-pw\n", "kinit", "alice")
+			if exit == 0 || !strings.Contains(stderr, "Password incorrect while getting initial credentials") {
+				t.Errorf("kinit with a wrong password: exit %d, %q", exit, stderr)
+			}
+			if _, stderr, exit = r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+				t.Fatalf("kinit: exit %d: %s", exit, stderr)
+			}
+			out := r.MustRun(t, "kvno", "host/svc.kdc.test")
+			if !strings.Contains(out, "host/svc.kdc.test@"+testRealm+": kvno = 1") {
+				t.Errorf("kvno: %q", out)
+			}
+			out = r.MustRun(t, "klist")
+			if !strings.Contains(out, "krbtgt/"+testRealm+"@"+testRealm) || !strings.Contains(out, "host/svc.kdc.test@"+testRealm) {
+				t.Errorf("klist:\n%s", out)
+			}
+			if _, err := os.Stat(pidFile); err != nil {
+				t.Errorf("pid file: %v", err)
+			}
+
+			// SIGHUP reopens the log file, as after logrotate moved it.
+			if err := os.Rename(r.LogFile, r.LogFile+".1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(proc.Pid(), syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(startTimeout)
+			for {
+				if _, err := os.Stat(r.LogFile); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no new log file after SIGHUP")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+
+			st := proc.Stop()
+			if st == nil || !st.Exited() || st.ExitCode() != 0 {
+				t.Errorf("krb5kdc after SIGTERM: %v, want exit status 0", st)
+			}
+			_, errOut := proc.Output()
+			if !strings.Contains(errOut, "krb5kdc: starting...") {
+				t.Errorf("krb5kdc -n stderr %q lacks MIT's \"krb5kdc: starting...\"", errOut)
+			}
+			logs, err := os.ReadFile(r.LogFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rotated, err := os.ReadFile(r.LogFile + ".1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(rotated), "commencing operation") {
+				t.Errorf("rotated log file lacks \"commencing operation\":\n%s", rotated)
+			}
+			for _, want := range []string{"shutting down"} {
+				if !strings.Contains(string(logs), want) {
+					t.Errorf("log file lacks %q:\n%s", want, logs)
+				}
+			}
+			if _, err := os.Stat(pidFile); err == nil {
+				t.Errorf("pid file %s left behind", pidFile)
+			}
+		})
+	}
+}
+
+// TestBadCommandLine compares our usage message and exit status with MIT's
+// krb5kdc for command lines getopt rejects.
+func TestBadCommandLine(t *testing.T) {
+	mittest.Require(t, "krb5kdc")
+	ours := mittest.GoBinary(t, "./cmd/krb5kdc")
+	mit, err := mittest.LookPath("krb5kdc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mittest.NewRealm(t, testRealm)
+	for _, args := range [][]string{{"-Z"}, {"-p"}, {"-n", "-w"}, {"-q", "-n"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			mitOut, mitErr, mitExit := r.Run(t, mit, args...)
+			out, errOut, exit := r.Run(t, ours, args...)
+			// Both name themselves by the base name of argv[0].
+			mitErr = strings.ReplaceAll(mitErr, filepath.Dir(mit)+"/", "")
+			if out != mitOut || errOut != mitErr || exit != mitExit {
+				t.Errorf("krb5kdc %v:\nours: exit %d, stdout %q, stderr %q\nMIT:  exit %d, stdout %q, stderr %q",
+					args, exit, out, errOut, mitExit, mitOut, mitErr)
+			}
+		})
+	}
+}
+
+// TestDetach starts krb5kdc without -n: the command returns once the
+// detached KDC serves, which writes its pid file and ends on SIGTERM.
+func TestDetach(t *testing.T) {
+	mittest.Require(t, "kinit")
+	kdb5util := mittest.GoBinary(t, "./cmd/kdb5util")
+	kadmin := mittest.GoBinary(t, "./cmd/kadmin")
+	krb5kdc := mittest.GoBinary(t, "./cmd/krb5kdc")
+	r := mittest.NewRealm(t, testRealm)
+	r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
+	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+	pidFile := r.Path("krb5kdc.pid")
+	r.MustRun(t, krb5kdc, "-P", pidFile)
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("pid file after the parent returned: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("pid file %q: %v", data, err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	t.Cleanup(stop)
+	if _, stderr, exit := r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+		t.Fatalf("kinit: exit %d: %s", exit, stderr)
+	}
+	stop()
+	deadline := time.Now().Add(startTimeout)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("krb5kdc %d still runs after SIGTERM", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(pidFile); err == nil {
+		t.Errorf("pid file %s left behind", pidFile)
+	}
+}
