@@ -18,9 +18,9 @@ cleanup() {
 trap cleanup EXIT
 realm=DEMO.KRB5PROP.TEST
 host=$(hostname | tr '[:upper:]' '[:lower:]')
-# Loopback high ports: the KDC and two replicas' kpropd.
+# Loopback high ports: the primary's KDC, two replicas' kpropd, replica 1's KDC.
 base=$((20000 + RANDOM % 20000))
-kdcport=$base rep1port=$((base + 1)) rep2port=$((base + 2))
+kdcport=$base rep1port=$((base + 1)) rep2port=$((base + 2)) rep1kdcport=$((base + 3))
 
 step "Building krb5prop into $work/bin"
 go build -o "$work/bin/" ./cmd/...
@@ -104,13 +104,13 @@ else
 fi
 
 if [ -n "${mit:-}" ]; then
-  step "Starting a KDC for the realm (MIT's krb5kdc on the MIT copy, until krb5prop's KDC exists)"
+  step "Starting the primary's KDC (MIT's krb5kdc on the MIT copy; kprop gets its ticket there)"
   cat >>"$work/mit-kdc.conf" <<EOC
 [kdcdefaults]
     kdc_listen = 127.0.0.1:$kdcport
     kdc_tcp_listen = 127.0.0.1:$kdcport
 EOC
-  KRB5_KDC_PROFILE="$work/mit-kdc.conf" "$(command -v krb5kdc || echo /usr/sbin/krb5kdc)" -n >"$work/kdc.log" 2>&1 &
+  KRB5_KDC_PROFILE="$work/mit-kdc.conf" /usr/sbin/krb5kdc -n >"$work/kdc.log" 2>&1 &
   pids+=($!)
   sleep 1
 
@@ -146,11 +146,28 @@ EOC
     fi
   done
 
-  step "A client gets a ticket with alice's password (MIT's kinit)"
+  step "Replica 1 serves the realm with krb5prop's krb5kdc (port $rep1kdcport; the stash is copied as for any replica)"
+  cp "$work/ours/stash" "$work/replica1/stash"
+  cat >>"$work/replica1/kdc.conf" <<EOC
+[kdcdefaults]
+    kdc_listen = 127.0.0.1:$rep1kdcport
+    kdc_tcp_listen = 127.0.0.1:$rep1kdcport
+[logging]
+    kdc = FILE:$work/replica1/kdc.log
+EOC
+  printf '$ krb5kdc -n\n'
+  KRB5_KDC_PROFILE="$work/replica1/kdc.conf" krb5kdc -n >"$work/replica1/kdc.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q starting "$work/replica1/kdc.out" && break; sleep 0.1; done
+  sed -e "s#127.0.0.1:$kdcport#127.0.0.1:$rep1kdcport#" "$work/krb5.conf" >"$work/replica1/krb5.conf"
+
+  step "A client gets a ticket from the replica's KDC with alice's password (MIT's kinit)"
   kinit=$(command -v kinit || echo /usr/bin/kinit)
   printf '$ kinit alice\n'
-  echo Alice-pw-2 | KRB5CCNAME="FILE:$work/ccache" "$kinit" alice >/dev/null
+  echo Alice-pw-2 | KRB5_CONFIG="$work/replica1/krb5.conf" KRB5CCNAME="FILE:$work/ccache" "$kinit" alice >/dev/null
   KRB5CCNAME="FILE:$work/ccache" run "$(command -v klist || echo /usr/bin/klist)"
+  echo "replica 1's KDC log:"
+  grep AS_REQ "$work/replica1/kdc.log"
 fi
 
 step "Destroying the realm"
