@@ -181,3 +181,39 @@ func TestDetach(t *testing.T) {
 		t.Errorf("pid file %s left behind", pidFile)
 	}
 }
+
+// TestServesLoadedDatabase loads a dump into the database while our
+// krb5kdc runs, as kpropd does on a replica: the next request sees the
+// loaded principals without a restart or a signal.
+func TestServesLoadedDatabase(t *testing.T) {
+	mittest.Require(t, "kinit")
+	kdb5util := mittest.GoBinary(t, "./cmd/kdb5util")
+	kadmin := mittest.GoBinary(t, "./cmd/kadmin")
+	krb5kdc := mittest.GoBinary(t, "./cmd/krb5kdc")
+	r := mittest.NewRealm(t, testRealm)
+	r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
+	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+	before := r.Path("before.dump")
+	r.MustRun(t, kdb5util, "dump", before)
+	r.MustRun(t, kadmin, "-q", "addprinc -pw bob-pw bob")
+	after := r.Path("after.dump")
+	r.MustRun(t, kdb5util, "dump", after)
+	r.MustRun(t, kdb5util, "load", before)
+
+	proc := r.Start(t, krb5kdc, "-n")
+	proc.WaitPort(t, "tcp", r.KDCAddr(), startTimeout)
+	if _, stderr, exit := r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+		t.Fatalf("kinit alice: exit %d: %s", exit, stderr)
+	}
+	want := "Client 'bob@" + testRealm + "' not found in Kerberos database while getting initial credentials"
+	if _, stderr, exit := r.RunStdin(t, "bob-pw\n", "kinit", "bob"); exit == 0 || !strings.Contains(stderr, want) {
+		t.Fatalf("kinit bob before the load: exit %d, %q; want %q", exit, stderr, want)
+	}
+	r.MustRun(t, kdb5util, "load", after)
+	if _, stderr, exit := r.RunStdin(t, "bob-pw\n", "kinit", "bob"); exit != 0 {
+		t.Fatalf("kinit bob after the load: exit %d: %s", exit, stderr)
+	}
+	if st := proc.Stop(); st == nil || !st.Exited() || st.ExitCode() != 0 {
+		t.Errorf("krb5kdc after SIGTERM: %v, want exit status 0", st)
+	}
+}
