@@ -8,6 +8,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kadm5"
 	"github.com/krb5prop/krb5prop/kdb"
@@ -120,12 +121,12 @@ func TestASIssue(t *testing.T) {
 	if len(r.enc.EncPAData) != 2 || r.enc.EncPAData[0].PADataType != paReqEncPARep || r.enc.EncPAData[1].PADataType != paFXFast {
 		t.Fatalf("enc-padata %+v", r.enc.EncPAData)
 	}
-	f2, err := sequence(r.enc.EncPAData[0].PADataValue, tags(0, 1), tags(0, 1))
+	f2, err := asn1der.Sequence(r.enc.EncPAData[0].PADataValue, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, _ := parseInt32(f2[0])
-	sum, _ := parseOctets(f2[1])
+	ct, _ := asn1der.Int32(f2[0])
+	sum, _ := asn1der.Octets(f2[1])
 	if ct != krb5x.CksumHMACSHA196AES256 || !krb5x.VerifyChecksum(ct, passwordKey(t, "alice", "alice-pw", 18), keyUsageASReq, sum, reqDER) {
 		t.Errorf("PA-REQ-ENC-PA-REP checksum type %d does not verify", ct)
 	}

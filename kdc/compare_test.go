@@ -12,6 +12,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/internal/mittest"
 )
@@ -114,7 +115,7 @@ func decodeReply(t *testing.T, what string, b []byte, key types.EncryptionKey, u
 	if err != nil {
 		t.Fatalf("%s: decrypt reply: %v", what, err)
 	}
-	if pt[0] != appTag(appEncTGSRepPart) {
+	if pt[0] != asn1der.AppTag(appEncTGSRepPart) {
 		t.Errorf("%s: encrypted part tagged %#x", what, pt[0])
 	}
 	if err := r.enc.Unmarshal(pt); err != nil {

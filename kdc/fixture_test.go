@@ -17,6 +17,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kadm5"
 	"github.com/krb5prop/krb5prop/kdb"
@@ -235,16 +236,16 @@ func (f *fixture) asReq(client string) *request {
 func (q *request) body() []byte {
 	var b []byte
 	if q.optionsBits != nil {
-		b = appendCtx(b, 0, appendTLV(nil, tagBitString, q.optionsBits))
+		b = asn1der.AppendCtx(b, 0, asn1der.AppendTLV(nil, asn1der.TagBitString, q.optionsBits))
 	} else {
 		b = appendCtxFlags(b, 0, q.options)
 	}
 	if q.cname != nil {
-		b = appendCtx(b, 1, appendPrincipalName(nil, *q.cname))
+		b = asn1der.AppendCtx(b, 1, appendPrincipalName(nil, *q.cname))
 	}
-	b = appendCtxString(b, 2, tagGeneralString, []byte(q.realm))
+	b = asn1der.AppendCtxString(b, 2, asn1der.TagGeneralString, []byte(q.realm))
 	if q.sname != nil {
-		b = appendCtx(b, 3, appendPrincipalName(nil, *q.sname))
+		b = asn1der.AppendCtx(b, 3, appendPrincipalName(nil, *q.sname))
 	}
 	if q.from != 0 {
 		b = appendCtxTime(b, 4, q.from)
@@ -253,38 +254,38 @@ func (q *request) body() []byte {
 	if q.rtime != 0 {
 		b = appendCtxTime(b, 6, q.rtime)
 	}
-	b = appendCtxInt(b, 7, int64(q.nonce))
+	b = asn1der.AppendCtxInt(b, 7, int64(q.nonce))
 	var et []byte
 	for _, e := range q.etypes {
-		et = appendInt(et, int64(e))
+		et = asn1der.AppendInt(et, int64(e))
 	}
-	b = appendCtx(b, 8, appendSequence(nil, et))
+	b = asn1der.AppendCtx(b, 8, asn1der.AppendSequence(nil, et))
 	if q.haveAddrs || len(q.addrs) > 0 {
-		b = appendCtx(b, 9, appendAddresses(nil, q.addrs))
+		b = asn1der.AppendCtx(b, 9, appendAddresses(nil, q.addrs))
 	}
 	if q.encAuthData != nil {
-		b = appendCtx(b, 10, appendEncryptedData(nil, *q.encAuthData))
+		b = asn1der.AppendCtx(b, 10, appendEncryptedData(nil, *q.encAuthData))
 	}
 	if len(q.tickets) > 0 {
 		var tk []byte
 		for _, t := range q.tickets {
 			tk = append(tk, t...)
 		}
-		b = appendCtx(b, 11, appendSequence(nil, tk))
+		b = asn1der.AppendCtx(b, 11, asn1der.AppendSequence(nil, tk))
 	}
-	return appendSequence(nil, b)
+	return asn1der.AppendSequence(nil, b)
 }
 
 // marshal encodes the request with body as its req-body.
 func (q *request) marshalWith(body []byte) []byte {
 	var b []byte
-	b = appendCtxInt(b, 1, pvno)
-	b = appendCtxInt(b, 2, int64(q.app))
+	b = asn1der.AppendCtxInt(b, 1, pvno)
+	b = asn1der.AppendCtxInt(b, 2, int64(q.app))
 	if len(q.padata) > 0 {
-		b = appendCtx(b, 3, appendPADataSeq(nil, q.padata))
+		b = asn1der.AppendCtx(b, 3, appendPADataSeq(nil, q.padata))
 	}
-	b = appendCtx(b, 4, body)
-	return appendTLV(nil, appTag(q.app), appendSequence(nil, b))
+	b = asn1der.AppendCtx(b, 4, body)
+	return asn1der.AppendTLV(nil, asn1der.AppTag(q.app), asn1der.AppendSequence(nil, b))
 }
 
 func (q *request) marshal() []byte { return q.marshalWith(q.body()) }
@@ -294,8 +295,8 @@ func encTS(t testing.TB, key types.EncryptionKey, ts uint32) paData {
 	t.Helper()
 	var b []byte
 	b = appendCtxTime(b, 0, ts)
-	b = appendCtxInt(b, 1, 123)
-	ct, err := krb5x.Encrypt(key, keyUsageEncTS, appendSequence(nil, b))
+	b = asn1der.AppendCtxInt(b, 1, 123)
+	ct, err := krb5x.Encrypt(key, keyUsageEncTS, asn1der.AppendSequence(nil, b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +408,7 @@ func decodeTGSRep(t testing.TB, reply []byte, key types.EncryptionKey, usage uin
 
 func (r *asResult) fill(t testing.TB, pt []byte, tk messages.Ticket, serverKey types.EncryptionKey) {
 	t.Helper()
-	if len(pt) == 0 || pt[0] != appTag(appEncTGSRepPart) {
+	if len(pt) == 0 || pt[0] != asn1der.AppTag(appEncTGSRepPart) {
 		t.Errorf("encrypted part tag %#x, want [APPLICATION 26] as MIT", pt[0])
 	}
 	r.encRaw = pt
@@ -478,16 +479,16 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 		body = o.cksumBody
 	}
 	var a []byte
-	a = appendCtxInt(a, 0, pvno)
+	a = asn1der.AppendCtxInt(a, 0, pvno)
 	crealm := testRealm
 	if o.crealm != "" {
 		crealm = o.crealm
 	}
-	a = appendCtxString(a, 1, tagGeneralString, []byte(crealm))
+	a = asn1der.AppendCtxString(a, 1, asn1der.TagGeneralString, []byte(crealm))
 	if o.cname != nil {
 		cname = *o.cname
 	}
-	a = appendCtx(a, 2, appendPrincipalName(nil, cname))
+	a = asn1der.AppendCtx(a, 2, appendPrincipalName(nil, cname))
 	if o.cksumType != -1 {
 		ct := o.cksumType
 		var sum []byte
@@ -502,36 +503,36 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 				f.t.Fatal(err)
 			}
 		}
-		a = appendCtx(a, 3, marshalChecksum(checksum{Type: ct, Sum: sum}))
+		a = asn1der.AppendCtx(a, 3, marshalChecksum(checksum{Type: ct, Sum: sum}))
 	}
-	a = appendCtxInt(a, 4, 4242)
+	a = asn1der.AppendCtxInt(a, 4, 4242)
 	ctime := f.ts()
 	if o.ctime != 0 {
 		ctime = o.ctime
 	}
 	a = appendCtxTime(a, 5, ctime)
 	if o.subkey != nil {
-		a = appendCtx(a, 6, appendEncryptionKey(nil, *o.subkey))
+		a = asn1der.AppendCtx(a, 6, appendEncryptionKey(nil, *o.subkey))
 	}
-	a = appendCtxInt(a, 7, 777)
+	a = asn1der.AppendCtxInt(a, 7, 777)
 	if len(o.authData) > 0 {
-		a = appendCtx(a, 8, appendAuthData(nil, o.authData))
+		a = asn1der.AppendCtx(a, 8, appendAuthData(nil, o.authData))
 	}
 	usage := uint32(keyUsageTGSAuth)
 	if o.authUsage != 0 {
 		usage = o.authUsage
 	}
-	authCT, err := krb5x.Encrypt(session, usage, appendTLV(nil, appTag(appAuthenticator), appendSequence(nil, a)))
+	authCT, err := krb5x.Encrypt(session, usage, asn1der.AppendTLV(nil, asn1der.AppTag(appAuthenticator), asn1der.AppendSequence(nil, a)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	var ap []byte
-	ap = appendCtxInt(ap, 0, pvno)
-	ap = appendCtxInt(ap, 1, appAPReq)
+	ap = asn1der.AppendCtxInt(ap, 0, pvno)
+	ap = asn1der.AppendCtxInt(ap, 1, appAPReq)
 	ap = appendCtxFlags(ap, 2, o.apOptions)
-	ap = appendCtx(ap, 3, tktDER)
-	ap = appendCtx(ap, 4, appendEncryptedData(nil, encryptedData{EType: session.KeyType, Cipher: authCT}))
-	q.padata = []paData{{Type: paTGSReq, Value: appendTLV(nil, appTag(appAPReq), appendSequence(nil, ap))}}
+	ap = asn1der.AppendCtx(ap, 3, tktDER)
+	ap = asn1der.AppendCtx(ap, 4, appendEncryptedData(nil, encryptedData{EType: session.KeyType, Cipher: authCT}))
+	q.padata = []paData{{Type: paTGSReq, Value: asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendSequence(nil, ap))}}
 	q.app = appTGSReq
 	return q.marshalWith(q.body())
 }

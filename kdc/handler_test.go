@@ -12,6 +12,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kdb"
 )
@@ -116,19 +117,19 @@ func TestHandlerNoReply(t *testing.T) {
 // marshalPVNO encodes the request with another protocol version.
 func (q *request) marshalPVNO(v int64) []byte {
 	var b []byte
-	b = appendCtxInt(b, 1, v)
-	b = appendCtxInt(b, 2, int64(q.app))
-	b = appendCtx(b, 4, q.body())
-	return appendTLV(nil, appTag(q.app), appendSequence(nil, b))
+	b = asn1der.AppendCtxInt(b, 1, v)
+	b = asn1der.AppendCtxInt(b, 2, int64(q.app))
+	b = asn1der.AppendCtx(b, 4, q.body())
+	return asn1der.AppendTLV(nil, asn1der.AppTag(q.app), asn1der.AppendSequence(nil, b))
 }
 
 // marshalMsgType encodes the request with another msg-type.
 func (q *request) marshalMsgType(mt int64) []byte {
 	var b []byte
-	b = appendCtxInt(b, 1, pvno)
-	b = appendCtxInt(b, 2, mt)
-	b = appendCtx(b, 4, q.body())
-	return appendTLV(nil, appTag(q.app), appendSequence(nil, b))
+	b = asn1der.AppendCtxInt(b, 1, pvno)
+	b = asn1der.AppendCtxInt(b, 2, mt)
+	b = asn1der.AppendCtx(b, 4, q.body())
+	return asn1der.AppendTLV(nil, asn1der.AppTag(q.app), asn1der.AppendSequence(nil, b))
 }
 
 func containsLine(lines []string, s string) bool {

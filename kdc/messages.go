@@ -3,6 +3,7 @@ package kdc
 import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/princname"
 )
 
@@ -145,15 +146,15 @@ func (r *kdcReq) findPA(t int32) *paData {
 // KDC_ERR_BAD_PVNO, a decoding failure), the msg-type is read but only
 // checked later.
 func parseKDCReq(der []byte, app int) (*kdcReq, error) {
-	top, err := topLevel(der, app)
+	top, err := asn1der.TopLevel(der, app)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequence(top.content, tags(1, 2, 3, 4), tags(1, 2, 4))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(1, 2, 3, 4), asn1der.Tags(1, 2, 4))
 	if err != nil {
 		return nil, err
 	}
-	v, err := parseInt(f[1])
+	v, err := asn1der.Int(f[1])
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func parseKDCReq(der []byte, app int) (*kdcReq, error) {
 		return nil, errBadPVNO
 	}
 	r := &kdcReq{}
-	if r.MsgType, err = parseInt32(f[2]); err != nil {
+	if r.MsgType, err = asn1der.Int32(f[2]); err != nil {
 		return nil, err
 	}
 	if f[3] != nil {
@@ -177,21 +178,21 @@ func parseKDCReq(der []byte, app int) (*kdcReq, error) {
 }
 
 // errBadPVNO is MIT's KRB5KDC_ERR_BAD_PVNO from the decoder.
-var errBadPVNO error = &asn1Error{"Requested protocol version not supported"}
+var errBadPVNO error = &asn1der.Error{Text: "Requested protocol version not supported"}
 
 func parsePADataSeq(b []byte) ([]paData, error) {
 	var out []paData
-	err := sequenceOf(b, func(e []byte) error {
+	err := asn1der.SequenceOf(b, func(e []byte) error {
 		// PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }
-		f, err := sequence(e, tags(1, 2), tags(1, 2))
+		f, err := asn1der.Sequence(e, asn1der.Tags(1, 2), asn1der.Tags(1, 2))
 		if err != nil {
 			return err
 		}
 		var pa paData
-		if pa.Type, err = parseInt32(f[1]); err != nil {
+		if pa.Type, err = asn1der.Int32(f[1]); err != nil {
 			return err
 		}
-		if pa.Value, err = parseOctets(f[2]); err != nil {
+		if pa.Value, err = asn1der.Octets(f[2]); err != nil {
 			return err
 		}
 		out = append(out, pa)
@@ -201,7 +202,7 @@ func parsePADataSeq(b []byte) ([]paData, error) {
 }
 
 func parseReqBody(b []byte, body *reqBody) error {
-	f, err := sequence(b, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), tags(0, 2, 5, 7, 8))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), asn1der.Tags(0, 2, 5, 7, 8))
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 		}
 		body.CName = &pn
 	}
-	if body.Realm, err = parseGeneralString(f[2]); err != nil {
+	if body.Realm, err = asn1der.GeneralString(f[2]); err != nil {
 		return err
 	}
 	if f[3] != nil {
@@ -238,11 +239,11 @@ func parseReqBody(b []byte, body *reqBody) error {
 			return err
 		}
 	}
-	if body.Nonce, err = parseInt32(f[7]); err != nil {
+	if body.Nonce, err = asn1der.Int32(f[7]); err != nil {
 		return err
 	}
-	err = sequenceOf(f[8], func(e []byte) error {
-		et, err := parseInt32(e)
+	err = asn1der.SequenceOf(f[8], func(e []byte) error {
+		et, err := asn1der.Int32(e)
 		body.ETypes = append(body.ETypes, et)
 		return err
 	})
@@ -263,7 +264,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 		body.EncAuthData = &ed
 	}
 	if f[11] != nil {
-		err = sequenceOf(f[11], func(e []byte) error {
+		err = asn1der.SequenceOf(f[11], func(e []byte) error {
 			// MIT decodes every additional ticket up front.
 			if _, err := parseTicket(e); err != nil {
 				return err
@@ -281,16 +282,16 @@ func parseReqBody(b []byte, body *reqBody) error {
 // parsePrincipalName decodes a PrincipalName TLV filling b.
 func parsePrincipalName(b []byte) (principalName, error) {
 	var pn principalName
-	f, err := sequence(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return pn, err
 	}
-	if pn.Type, err = parseInt32(f[0]); err != nil {
+	if pn.Type, err = asn1der.Int32(f[0]); err != nil {
 		return pn, err
 	}
 	pn.Components = []string{}
-	err = sequenceOf(f[1], func(e []byte) error {
-		s, err := parseGeneralString(e)
+	err = asn1der.SequenceOf(f[1], func(e []byte) error {
+		s, err := asn1der.GeneralString(e)
 		pn.Components = append(pn.Components, s)
 		return err
 	})
@@ -299,16 +300,16 @@ func parsePrincipalName(b []byte) (principalName, error) {
 
 func parseAddresses(b []byte) ([]hostAddress, error) {
 	out := []hostAddress{}
-	err := sequenceOf(b, func(e []byte) error {
-		f, err := sequence(e, tags(0, 1), tags(0, 1))
+	err := asn1der.SequenceOf(b, func(e []byte) error {
+		f, err := asn1der.Sequence(e, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 		if err != nil {
 			return err
 		}
 		var a hostAddress
-		if a.Type, err = parseInt32(f[0]); err != nil {
+		if a.Type, err = asn1der.Int32(f[0]); err != nil {
 			return err
 		}
-		if a.Addr, err = parseOctets(f[1]); err != nil {
+		if a.Addr, err = asn1der.Octets(f[1]); err != nil {
 			return err
 		}
 		out = append(out, a)
@@ -322,41 +323,41 @@ func parseAddresses(b []byte) ([]hostAddress, error) {
 // unsigned.
 func parseEncryptedData(b []byte) (encryptedData, error) {
 	var ed encryptedData
-	f, err := sequence(b, tags(0, 1, 2), tags(0, 2))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2), asn1der.Tags(0, 2))
 	if err != nil {
 		return ed, err
 	}
-	if ed.EType, err = parseInt32(f[0]); err != nil {
+	if ed.EType, err = asn1der.Int32(f[0]); err != nil {
 		return ed, err
 	}
 	if f[1] != nil {
-		v, err := parseInt32(f[1])
+		v, err := asn1der.Int32(f[1])
 		if err != nil {
 			return ed, err
 		}
 		ed.KVNO = uint32(v)
 	}
-	ed.Cipher, err = parseOctets(f[2])
+	ed.Cipher, err = asn1der.Octets(f[2])
 	return ed, err
 }
 
 // parseTicket decodes a Ticket TLV filling b; tkt-vno must be 5.
 func parseTicket(b []byte) (ticket, error) {
 	var t ticket
-	e, err := only(b, appTag(appTicket))
+	e, err := asn1der.Only(b, asn1der.AppTag(appTicket))
 	if err != nil {
 		return t, err
 	}
-	f, err := sequence(e.content, tags(0, 1, 2, 3), tags(0, 1, 2, 3))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1, 2, 3))
 	if err != nil {
 		return t, err
 	}
-	if v, err := parseInt(f[0]); err != nil {
+	if v, err := asn1der.Int(f[0]); err != nil {
 		return t, err
 	} else if v != pvno {
 		return t, errBadPVNO
 	}
-	if t.Realm, err = parseGeneralString(f[1]); err != nil {
+	if t.Realm, err = asn1der.GeneralString(f[1]); err != nil {
 		return t, err
 	}
 	if t.SName, err = parsePrincipalName(f[2]); err != nil {
@@ -369,14 +370,14 @@ func parseTicket(b []byte) (ticket, error) {
 // parseEncryptionKey decodes an EncryptionKey TLV filling b.
 func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
 	var k types.EncryptionKey
-	f, err := sequence(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return k, err
 	}
-	if k.KeyType, err = parseInt32(f[0]); err != nil {
+	if k.KeyType, err = asn1der.Int32(f[0]); err != nil {
 		return k, err
 	}
-	v, err := parseOctets(f[1])
+	v, err := asn1der.Octets(f[1])
 	k.KeyValue = append([]byte(nil), v...)
 	return k, err
 }
@@ -384,16 +385,16 @@ func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
 // parseAuthData decodes an AuthorizationData TLV filling b.
 func parseAuthData(b []byte) ([]authData, error) {
 	out := []authData{}
-	err := sequenceOf(b, func(e []byte) error {
-		f, err := sequence(e, tags(0, 1), tags(0, 1))
+	err := asn1der.SequenceOf(b, func(e []byte) error {
+		f, err := asn1der.Sequence(e, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 		if err != nil {
 			return err
 		}
 		var ad authData
-		if ad.Type, err = parseInt32(f[0]); err != nil {
+		if ad.Type, err = asn1der.Int32(f[0]); err != nil {
 			return err
 		}
-		if ad.Data, err = parseOctets(f[1]); err != nil {
+		if ad.Data, err = asn1der.Octets(f[1]); err != nil {
 			return err
 		}
 		out = append(out, ad)
@@ -404,11 +405,11 @@ func parseAuthData(b []byte) ([]authData, error) {
 
 // parseEncTicketPart decodes a decrypted EncTicketPart.
 func parseEncTicketPart(b []byte) (*encTicketPart, error) {
-	e, err := topLevel(b, appEncTicketPart)
+	e, err := asn1der.TopLevel(b, appEncTicketPart)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequence(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), tags(0, 1, 2, 3, 4, 5, 7))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), asn1der.Tags(0, 1, 2, 3, 4, 5, 7))
 	if err != nil {
 		return nil, err
 	}
@@ -419,20 +420,20 @@ func parseEncTicketPart(b []byte) (*encTicketPart, error) {
 	if t.Key, err = parseEncryptionKey(f[1]); err != nil {
 		return nil, err
 	}
-	if t.CRealm, err = parseGeneralString(f[2]); err != nil {
+	if t.CRealm, err = asn1der.GeneralString(f[2]); err != nil {
 		return nil, err
 	}
 	if t.CName, err = parsePrincipalName(f[3]); err != nil {
 		return nil, err
 	}
-	tr, err := sequence(f[4], tags(0, 1), tags(0, 1))
+	tr, err := asn1der.Sequence(f[4], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return nil, err
 	}
-	if t.TrType, err = parseInt32(tr[0]); err != nil {
+	if t.TrType, err = asn1der.Int32(tr[0]); err != nil {
 		return nil, err
 	}
-	if t.TrContents, err = parseOctets(tr[1]); err != nil {
+	if t.TrContents, err = asn1der.Octets(tr[1]); err != nil {
 		return nil, err
 	}
 	if t.Times.Auth, err = parseTime(f[5]); err != nil {
@@ -483,20 +484,20 @@ const (
 // parseAPReq decodes an AP-REQ as MIT's decode_krb5_ap_req: pvno 5
 // (KDC_ERR_BAD_PVNO) and msg-type 14 (KRB5_BADMSGTYPE).
 func parseAPReq(b []byte) (*apReq, error) {
-	top, err := topLevel(b, appAPReq)
+	top, err := asn1der.TopLevel(b, appAPReq)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequence(top.content, tags(0, 1, 2, 3, 4), tags(0, 1, 2, 3, 4))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 2, 3, 4), asn1der.Tags(0, 1, 2, 3, 4))
 	if err != nil {
 		return nil, err
 	}
-	if v, err := parseInt(f[0]); err != nil {
+	if v, err := asn1der.Int(f[0]); err != nil {
 		return nil, err
 	} else if v != pvno {
 		return nil, errBadPVNO
 	}
-	if v, err := parseInt(f[1]); err != nil {
+	if v, err := asn1der.Int(f[1]); err != nil {
 		return nil, err
 	} else if v != appAPReq {
 		return nil, errBadMsgType
@@ -515,7 +516,7 @@ func parseAPReq(b []byte) (*apReq, error) {
 }
 
 // errBadMsgType is MIT's KRB5_BADMSGTYPE.
-var errBadMsgType error = &asn1Error{"Invalid message type specified for encoding"}
+var errBadMsgType error = &asn1der.Error{Text: "Invalid message type specified for encoding"}
 
 // checksum is a Checksum.
 type checksum struct {
@@ -535,41 +536,41 @@ type authenticator struct {
 }
 
 func parseAuthenticator(b []byte) (*authenticator, error) {
-	e, err := topLevel(b, appAuthenticator)
+	e, err := asn1der.TopLevel(b, appAuthenticator)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequence(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8), tags(0, 1, 2, 4, 5))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8), asn1der.Tags(0, 1, 2, 4, 5))
 	if err != nil {
 		return nil, err
 	}
-	if v, err := parseInt(f[0]); err != nil {
+	if v, err := asn1der.Int(f[0]); err != nil {
 		return nil, err
 	} else if v != pvno {
 		return nil, errBadPVNO
 	}
 	a := &authenticator{}
-	if a.CRealm, err = parseGeneralString(f[1]); err != nil {
+	if a.CRealm, err = asn1der.GeneralString(f[1]); err != nil {
 		return nil, err
 	}
 	if a.CName, err = parsePrincipalName(f[2]); err != nil {
 		return nil, err
 	}
 	if f[3] != nil {
-		cf, err := sequence(f[3], tags(0, 1), tags(0, 1))
+		cf, err := asn1der.Sequence(f[3], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 		if err != nil {
 			return nil, err
 		}
 		c := &checksum{}
-		if c.Type, err = parseInt32(cf[0]); err != nil {
+		if c.Type, err = asn1der.Int32(cf[0]); err != nil {
 			return nil, err
 		}
-		if c.Sum, err = parseOctets(cf[1]); err != nil {
+		if c.Sum, err = asn1der.Octets(cf[1]); err != nil {
 			return nil, err
 		}
 		a.Cksum = c
 	}
-	if a.CUsec, err = parseInt32(f[4]); err != nil {
+	if a.CUsec, err = asn1der.Int32(f[4]); err != nil {
 		return nil, err
 	}
 	if a.CTime, err = parseTime(f[5]); err != nil {
@@ -583,7 +584,7 @@ func parseAuthenticator(b []byte) (*authenticator, error) {
 		a.Subkey = &k
 	}
 	if f[7] != nil {
-		if _, err := parseInt(f[7]); err != nil {
+		if _, err := asn1der.Int(f[7]); err != nil {
 			return nil, err
 		}
 	}
@@ -598,7 +599,7 @@ func parseAuthenticator(b []byte) (*authenticator, error) {
 // parseEncTS decodes PA-ENC-TS-ENC ::= SEQUENCE { patimestamp [0]
 // KerberosTime, pausec [1] Microseconds OPTIONAL }.
 func parseEncTS(b []byte) (uint32, error) {
-	f, err := sequence(b, tags(0, 1), tags(0))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0))
 	if err != nil {
 		return 0, err
 	}
@@ -607,7 +608,7 @@ func parseEncTS(b []byte) (uint32, error) {
 		return 0, err
 	}
 	if f[1] != nil {
-		if _, err := parseInt32(f[1]); err != nil {
+		if _, err := asn1der.Int32(f[1]); err != nil {
 			return 0, err
 		}
 	}
@@ -620,53 +621,53 @@ func parseEncTS(b []byte) (uint32, error) {
 func appendPrincipalName(b []byte, pn principalName) []byte {
 	var strs []byte
 	for _, s := range pn.Components {
-		strs = appendTLV(strs, tagGeneralString, []byte(s))
+		strs = asn1der.AppendTLV(strs, asn1der.TagGeneralString, []byte(s))
 	}
 	var body []byte
-	body = appendCtxInt(body, 0, int64(pn.Type))
-	body = appendCtx(body, 1, appendSequence(nil, strs))
-	return appendSequence(b, body)
+	body = asn1der.AppendCtxInt(body, 0, int64(pn.Type))
+	body = asn1der.AppendCtx(body, 1, asn1der.AppendSequence(nil, strs))
+	return asn1der.AppendSequence(b, body)
 }
 
 func appendEncryptedData(b []byte, ed encryptedData) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, int64(ed.EType))
+	body = asn1der.AppendCtxInt(body, 0, int64(ed.EType))
 	if ed.KVNO != 0 {
 		// MIT's kvno type is unsigned in C but encoded as a signed
 		// 32-bit value.
-		body = appendCtxInt(body, 1, int64(int32(ed.KVNO)))
+		body = asn1der.AppendCtxInt(body, 1, int64(int32(ed.KVNO)))
 	}
-	body = appendCtxString(body, 2, tagOctetString, ed.Cipher)
-	return appendSequence(b, body)
+	body = asn1der.AppendCtxString(body, 2, asn1der.TagOctetString, ed.Cipher)
+	return asn1der.AppendSequence(b, body)
 }
 
 func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, int64(k.KeyType))
-	body = appendCtxString(body, 1, tagOctetString, k.KeyValue)
-	return appendSequence(b, body)
+	body = asn1der.AppendCtxInt(body, 0, int64(k.KeyType))
+	body = asn1der.AppendCtxString(body, 1, asn1der.TagOctetString, k.KeyValue)
+	return asn1der.AppendSequence(b, body)
 }
 
 func appendAddresses(b []byte, addrs []hostAddress) []byte {
 	var body []byte
 	for _, a := range addrs {
 		var e []byte
-		e = appendCtxInt(e, 0, int64(a.Type))
-		e = appendCtxString(e, 1, tagOctetString, a.Addr)
-		body = appendSequence(body, e)
+		e = asn1der.AppendCtxInt(e, 0, int64(a.Type))
+		e = asn1der.AppendCtxString(e, 1, asn1der.TagOctetString, a.Addr)
+		body = asn1der.AppendSequence(body, e)
 	}
-	return appendSequence(b, body)
+	return asn1der.AppendSequence(b, body)
 }
 
 func appendAuthData(b []byte, ads []authData) []byte {
 	var body []byte
 	for _, ad := range ads {
 		var e []byte
-		e = appendCtxInt(e, 0, int64(ad.Type))
-		e = appendCtxString(e, 1, tagOctetString, ad.Data)
-		body = appendSequence(body, e)
+		e = asn1der.AppendCtxInt(e, 0, int64(ad.Type))
+		e = asn1der.AppendCtxString(e, 1, asn1der.TagOctetString, ad.Data)
+		body = asn1der.AppendSequence(body, e)
 	}
-	return appendSequence(b, body)
+	return asn1der.AppendSequence(b, body)
 }
 
 // appendPADataSeq appends a SEQUENCE OF PA-DATA (also METHOD-DATA).
@@ -674,34 +675,34 @@ func appendPADataSeq(b []byte, pas []paData) []byte {
 	var body []byte
 	for _, pa := range pas {
 		var e []byte
-		e = appendCtxInt(e, 1, int64(pa.Type))
-		e = appendCtxString(e, 2, tagOctetString, pa.Value)
-		body = appendSequence(body, e)
+		e = asn1der.AppendCtxInt(e, 1, int64(pa.Type))
+		e = asn1der.AppendCtxString(e, 2, asn1der.TagOctetString, pa.Value)
+		body = asn1der.AppendSequence(body, e)
 	}
-	return appendSequence(b, body)
+	return asn1der.AppendSequence(b, body)
 }
 
 // appendTicket encodes a Ticket.
 func appendTicket(b []byte, t ticket) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxString(body, 1, tagGeneralString, []byte(t.Realm))
-	body = appendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = appendCtx(body, 3, appendEncryptedData(nil, t.EncPart))
-	return appendTLV(b, appTag(appTicket), appendSequence(nil, body))
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
+	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
+	body = asn1der.AppendCtx(body, 3, appendEncryptedData(nil, t.EncPart))
+	return asn1der.AppendTLV(b, asn1der.AppTag(appTicket), asn1der.AppendSequence(nil, body))
 }
 
 // marshalEncTicketPart encodes an EncTicketPart as MIT does.
 func marshalEncTicketPart(t *encTicketPart) []byte {
 	var body []byte
 	body = appendCtxFlags(body, 0, t.Flags)
-	body = appendCtx(body, 1, appendEncryptionKey(nil, t.Key))
-	body = appendCtxString(body, 2, tagGeneralString, []byte(t.CRealm))
-	body = appendCtx(body, 3, appendPrincipalName(nil, t.CName))
+	body = asn1der.AppendCtx(body, 1, appendEncryptionKey(nil, t.Key))
+	body = asn1der.AppendCtxString(body, 2, asn1der.TagGeneralString, []byte(t.CRealm))
+	body = asn1der.AppendCtx(body, 3, appendPrincipalName(nil, t.CName))
 	var tr []byte
-	tr = appendCtxInt(tr, 0, int64(t.TrType))
-	tr = appendCtxString(tr, 1, tagOctetString, t.TrContents)
-	body = appendCtx(body, 4, appendSequence(nil, tr))
+	tr = asn1der.AppendCtxInt(tr, 0, int64(t.TrType))
+	tr = asn1der.AppendCtxString(tr, 1, asn1der.TagOctetString, t.TrContents)
+	body = asn1der.AppendCtx(body, 4, asn1der.AppendSequence(nil, tr))
 	body = appendCtxTime(body, 5, t.Times.Auth)
 	if t.Times.Start != 0 {
 		body = appendCtxTime(body, 6, t.Times.Start)
@@ -711,12 +712,12 @@ func marshalEncTicketPart(t *encTicketPart) []byte {
 		body = appendCtxTime(body, 8, t.Times.RenewTill)
 	}
 	if t.HaveCAddrs {
-		body = appendCtx(body, 9, appendAddresses(nil, t.CAddrs))
+		body = asn1der.AppendCtx(body, 9, appendAddresses(nil, t.CAddrs))
 	}
 	if t.HaveAuthData {
-		body = appendCtx(body, 10, appendAuthData(nil, t.AuthData))
+		body = asn1der.AppendCtx(body, 10, appendAuthData(nil, t.AuthData))
 	}
-	return appendTLV(nil, appTag(appEncTicketPart), appendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appEncTicketPart), asn1der.AppendSequence(nil, body))
 }
 
 // encKDCRepPart is an EncASRepPart or EncTGSRepPart.
@@ -741,12 +742,12 @@ type encKDCRepPart struct {
 // (equal to authtime) and renew-till unless the RENEWABLE flag is set.
 func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 	var body []byte
-	body = appendCtx(body, 0, appendEncryptionKey(nil, p.Key))
+	body = asn1der.AppendCtx(body, 0, appendEncryptionKey(nil, p.Key))
 	var lr []byte
-	lr = appendCtxInt(lr, 0, 0)
+	lr = asn1der.AppendCtxInt(lr, 0, 0)
 	lr = appendCtxTime(lr, 1, 0)
-	body = appendCtx(body, 1, appendSequence(nil, appendSequence(nil, lr)))
-	body = appendCtxInt(body, 2, int64(p.Nonce))
+	body = asn1der.AppendCtx(body, 1, asn1der.AppendSequence(nil, asn1der.AppendSequence(nil, lr)))
+	body = asn1der.AppendCtxInt(body, 2, int64(p.Nonce))
 	if p.KeyExp != 0 {
 		body = appendCtxTime(body, 3, p.KeyExp)
 	}
@@ -759,30 +760,30 @@ func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 	if p.Flags&tktRenewable != 0 {
 		body = appendCtxTime(body, 8, p.Times.RenewTill)
 	}
-	body = appendCtxString(body, 9, tagGeneralString, []byte(p.SRealm))
-	body = appendCtx(body, 10, appendPrincipalName(nil, p.SName))
+	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(p.SRealm))
+	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, p.SName))
 	if p.HaveCAddrs {
-		body = appendCtx(body, 11, appendAddresses(nil, p.CAddrs))
+		body = asn1der.AppendCtx(body, 11, appendAddresses(nil, p.CAddrs))
 	}
 	if len(p.EncPAData) > 0 {
-		body = appendCtx(body, 12, appendPADataSeq(nil, p.EncPAData))
+		body = asn1der.AppendCtx(body, 12, appendPADataSeq(nil, p.EncPAData))
 	}
-	return appendTLV(nil, appTag(appEncTGSRepPart), appendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appEncTGSRepPart), asn1der.AppendSequence(nil, body))
 }
 
 // marshalKDCRep encodes an AS-REP (app 11) or TGS-REP (app 13).
 func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc encryptedData) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxInt(body, 1, int64(app))
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 1, int64(app))
 	if len(padata) > 0 {
-		body = appendCtx(body, 2, appendPADataSeq(nil, padata))
+		body = asn1der.AppendCtx(body, 2, appendPADataSeq(nil, padata))
 	}
-	body = appendCtxString(body, 3, tagGeneralString, []byte(crealm))
-	body = appendCtx(body, 4, appendPrincipalName(nil, cname))
-	body = appendCtx(body, 5, appendTicket(nil, tkt))
-	body = appendCtx(body, 6, appendEncryptedData(nil, enc))
-	return appendTLV(nil, appTag(app), appendSequence(nil, body))
+	body = asn1der.AppendCtxString(body, 3, asn1der.TagGeneralString, []byte(crealm))
+	body = asn1der.AppendCtx(body, 4, appendPrincipalName(nil, cname))
+	body = asn1der.AppendCtx(body, 5, appendTicket(nil, tkt))
+	body = asn1der.AppendCtx(body, 6, appendEncryptedData(nil, enc))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(app), asn1der.AppendSequence(nil, body))
 }
 
 // krbError is a KRB-ERROR as the KDC sends it.
@@ -805,24 +806,24 @@ type krbError struct {
 // e-text and e-data only when non-empty.
 func marshalKRBError(e *krbError) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxInt(body, 1, appKRBError)
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 1, appKRBError)
 	body = appendCtxTime(body, 4, e.STime)
-	body = appendCtxInt(body, 5, int64(e.SUsec))
-	body = appendCtxInt(body, 6, int64(uint32(e.Code)))
+	body = asn1der.AppendCtxInt(body, 5, int64(e.SUsec))
+	body = asn1der.AppendCtxInt(body, 6, int64(uint32(e.Code)))
 	if e.CName != nil {
-		body = appendCtxString(body, 7, tagGeneralString, []byte(e.CRealm))
-		body = appendCtx(body, 8, appendPrincipalName(nil, *e.CName))
+		body = asn1der.AppendCtxString(body, 7, asn1der.TagGeneralString, []byte(e.CRealm))
+		body = asn1der.AppendCtx(body, 8, appendPrincipalName(nil, *e.CName))
 	}
-	body = appendCtxString(body, 9, tagGeneralString, []byte(e.Realm))
-	body = appendCtx(body, 10, appendPrincipalName(nil, e.SName))
+	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(e.Realm))
+	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, e.SName))
 	if e.Text != "" {
-		body = appendCtxString(body, 11, tagGeneralString, []byte(e.Text))
+		body = asn1der.AppendCtxString(body, 11, asn1der.TagGeneralString, []byte(e.Text))
 	}
 	if len(e.EData) > 0 {
-		body = appendCtxString(body, 12, tagOctetString, e.EData)
+		body = asn1der.AppendCtxString(body, 12, asn1der.TagOctetString, e.EData)
 	}
-	return appendTLV(nil, appTag(appKRBError), appendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appKRBError), asn1der.AppendSequence(nil, body))
 }
 
 // marshalETypeInfo2 encodes ETYPE-INFO2 with one entry, as MIT's
@@ -830,9 +831,9 @@ func marshalKRBError(e *krbError) []byte {
 // default iteration count is implied).
 func marshalETypeInfo2(etype int32, salt string) []byte {
 	var e []byte
-	e = appendCtxInt(e, 0, int64(etype))
-	e = appendCtxString(e, 1, tagGeneralString, []byte(salt))
-	return appendSequence(nil, appendSequence(nil, e))
+	e = asn1der.AppendCtxInt(e, 0, int64(etype))
+	e = asn1der.AppendCtxString(e, 1, asn1der.TagGeneralString, []byte(salt))
+	return asn1der.AppendSequence(nil, asn1der.AppendSequence(nil, e))
 }
 
 // marshalETypeInfo encodes ETYPE-INFO with one entry (for clients that
@@ -840,15 +841,15 @@ func marshalETypeInfo2(etype int32, salt string) []byte {
 // STRING.
 func marshalETypeInfo(etype int32, salt string) []byte {
 	var e []byte
-	e = appendCtxInt(e, 0, int64(etype))
-	e = appendCtxString(e, 1, tagOctetString, []byte(salt))
-	return appendSequence(nil, appendSequence(nil, e))
+	e = asn1der.AppendCtxInt(e, 0, int64(etype))
+	e = asn1der.AppendCtxString(e, 1, asn1der.TagOctetString, []byte(salt))
+	return asn1der.AppendSequence(nil, asn1der.AppendSequence(nil, e))
 }
 
 // marshalChecksum encodes a Checksum.
 func marshalChecksum(c checksum) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, int64(c.Type))
-	body = appendCtxString(body, 1, tagOctetString, c.Sum)
-	return appendSequence(nil, body)
+	body = asn1der.AppendCtxInt(body, 0, int64(c.Type))
+	body = asn1der.AppendCtxString(body, 1, asn1der.TagOctetString, c.Sum)
+	return asn1der.AppendSequence(nil, body)
 }

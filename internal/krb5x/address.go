@@ -3,6 +3,8 @@ package krb5x
 import (
 	"bytes"
 	"net"
+
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // Address types (RFC 4120 §7.5.3) MIT puts in KRB-SAFE and KRB-PRIV.
@@ -55,30 +57,30 @@ func (a Address) IP() net.IP {
 // addressSize is the encoded size of a HostAddress.
 func addressSize(a Address) int {
 	var tmp [12]byte
-	t := appendInt(tmp[:0], int64(a.Type))
-	return tlvSize(tlvSize(len(t)) + tlvSize(tlvSize(len(a.Addr))))
+	t := asn1der.AppendInt(tmp[:0], int64(a.Type))
+	return asn1der.TLVSize(asn1der.TLVSize(len(t)) + asn1der.TLVSize(asn1der.TLVSize(len(a.Addr))))
 }
 
 // appendAddress appends HostAddress ::= SEQUENCE { addr-type [0] Int32,
 // address [1] OCTET STRING }.
 func appendAddress(b []byte, a Address) []byte {
 	var tmp [12]byte
-	t := appendInt(tmp[:0], int64(a.Type))
-	b = appendHeader(b, tagSequence, tlvSize(len(t))+tlvSize(tlvSize(len(a.Addr))))
-	b = appendCtx(b, 0, t)
-	return appendCtxString(b, 1, tagOctetString, a.Addr)
+	t := asn1der.AppendInt(tmp[:0], int64(a.Type))
+	b = asn1der.AppendHeader(b, asn1der.TagSequence, asn1der.TLVSize(len(t))+asn1der.TLVSize(asn1der.TLVSize(len(a.Addr))))
+	b = asn1der.AppendCtx(b, 0, t)
+	return asn1der.AppendCtxString(b, 1, asn1der.TagOctetString, a.Addr)
 }
 
 // parseAddress decodes a HostAddress TLV filling b; Addr aliases b.
 func parseAddress(b []byte) (Address, error) {
 	var a Address
-	f, err := sequenceFields(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return a, err
 	}
-	if a.Type, err = parseInt32(f[0]); err != nil {
+	if a.Type, err = asn1der.Int32(f[0]); err != nil {
 		return a, err
 	}
-	a.Addr, err = parseOctets(f[1])
+	a.Addr, err = asn1der.Octets(f[1])
 	return a, err
 }

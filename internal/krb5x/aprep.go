@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // keyUsageAPRepEncPart is the key usage of EncAPRepPart (RFC 4120 §7.5.1).
@@ -22,12 +23,12 @@ func MakeAPRep(sessionKey types.EncryptionKey, ctime time.Time, cusec int, seq u
 
 func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time, cusec int, seq uint32) ([]byte, error) {
 	var body []byte
-	body = appendCtx(body, 0, appendKerberosTime(nil, ctime))
-	body = appendCtxInt(body, 1, int64(int32(cusec)))
+	body = asn1der.AppendCtx(body, 0, appendKerberosTime(nil, ctime))
+	body = asn1der.AppendCtxInt(body, 1, int64(int32(cusec)))
 	if seq != 0 {
-		body = appendCtx(body, 3, appendUint(nil, seq))
+		body = asn1der.AppendCtx(body, 3, appendUint(nil, seq))
 	}
-	enc := appendTLV(nil, appTag(appEncAPRepPart), appendTLV(nil, tagSequence, body))
+	enc := asn1der.AppendTLV(nil, asn1der.AppTag(appEncAPRepPart), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
 	c, err := NewCipher(sessionKey, keyUsageAPRepEncPart)
 	if err != nil {
 		return nil, fmt.Errorf("ap-rep: %w", err)
@@ -37,10 +38,10 @@ func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time
 		return nil, fmt.Errorf("ap-rep: %w", err)
 	}
 	var rep []byte
-	rep = appendCtxInt(rep, 0, pvno)
-	rep = appendCtxInt(rep, 1, appAPRep)
-	rep = appendCtx(rep, 2, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
-	return appendTLV(nil, appTag(appAPRep), appendTLV(nil, tagSequence, rep)), nil
+	rep = asn1der.AppendCtxInt(rep, 0, pvno)
+	rep = asn1der.AppendCtxInt(rep, 1, appAPRep)
+	rep = asn1der.AppendCtx(rep, 2, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPRep), asn1der.AppendTLV(nil, asn1der.TagSequence, rep)), nil
 }
 
 // ReadAPRep decrypts and checks an AP-REP as MIT's krb5_rd_rep does on
@@ -63,11 +64,11 @@ func ReadAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cuse
 }
 
 func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cusec int) (uint32, *types.EncryptionKey, error) {
-	top, err := topLevel(der, appAPRep)
+	top, err := asn1der.TopLevel(der, appAPRep)
 	if err != nil {
 		return 0, nil, err
 	}
-	f, err := sequenceFields(top.content, tags(0, 1, 2), tags(0, 1, 2))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 2), asn1der.Tags(0, 1, 2))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -91,18 +92,18 @@ func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cuse
 // parseEncAPRepPart decodes EncAPRepPart ::= [APPLICATION 27] SEQUENCE {
 // ctime [0], cusec [1], subkey [2] OPTIONAL, seq-number [3] OPTIONAL }.
 func parseEncAPRepPart(pt []byte) (ctime time.Time, cusec int32, subkey *types.EncryptionKey, seq uint32, err error) {
-	enc, err := topLevel(pt, appEncAPRepPart)
+	enc, err := asn1der.TopLevel(pt, appEncAPRepPart)
 	if err != nil {
 		return
 	}
-	ef, err := sequenceFields(enc.content, tags(0, 1, 2, 3), tags(0, 1))
+	ef, err := asn1der.Sequence(enc.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1))
 	if err != nil {
 		return
 	}
-	if ctime, err = parseKerberosTime(ef[0]); err != nil {
+	if ctime, err = asn1der.KerberosTime(ef[0]); err != nil {
 		return
 	}
-	if cusec, err = parseInt32(ef[1]); err != nil {
+	if cusec, err = asn1der.Int32(ef[1]); err != nil {
 		return
 	}
 	if ef[2] != nil {
@@ -155,23 +156,23 @@ func decryptWith(key types.EncryptionKey, usage uint32, etype int32, ct []byte) 
 // Int32, keyvalue [1] OCTET STRING }.
 func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 	var c []byte
-	c = appendCtxInt(c, 0, int64(k.KeyType))
-	c = appendCtxString(c, 1, tagOctetString, k.KeyValue)
-	return appendTLV(b, tagSequence, c)
+	c = asn1der.AppendCtxInt(c, 0, int64(k.KeyType))
+	c = asn1der.AppendCtxString(c, 1, asn1der.TagOctetString, k.KeyValue)
+	return asn1der.AppendTLV(b, asn1der.TagSequence, c)
 }
 
 // parseEncryptionKey decodes an EncryptionKey TLV; the key value is
 // copied.
 func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
 	var k types.EncryptionKey
-	f, err := sequenceFields(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return k, err
 	}
-	if k.KeyType, err = parseInt32(f[0]); err != nil {
+	if k.KeyType, err = asn1der.Int32(f[0]); err != nil {
 		return k, err
 	}
-	v, err := parseOctets(f[1])
+	v, err := asn1der.Octets(f[1])
 	if err != nil {
 		return k, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // Key usages of the AP exchange (RFC 4120 §7.5.1).
@@ -95,11 +96,11 @@ func MarshalTicket(t messages.Ticket) ([]byte, error) {
 		return nil, errors.New("ticket: no encrypted part")
 	}
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxString(body, 1, tagGeneralString, []byte(t.Realm))
-	body = appendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = appendCtx(body, 3, appendEncryptedData(nil, t.EncPart.EType, uint32(t.EncPart.KVNO), t.EncPart.Cipher))
-	return appendTLV(nil, appTag(appTicket), appendTLV(nil, tagSequence, body)), nil
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
+	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
+	body = asn1der.AppendCtx(body, 3, appendEncryptedData(nil, t.EncPart.EType, uint32(t.EncPart.KVNO), t.EncPart.Cipher))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appTicket), asn1der.AppendTLV(nil, asn1der.TagSequence, body)), nil
 }
 
 // MakeAPReq builds the AP-REQ kprop sends through krb5_sendauth (spec
@@ -120,15 +121,15 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	ctime := time.Unix(now.Unix(), 0).UTC()
 	cusec := now.Nanosecond() / 1000
 	var auth []byte
-	auth = appendCtxInt(auth, 0, pvno)
-	auth = appendCtxString(auth, 1, tagGeneralString, []byte(crealm))
-	auth = appendCtx(auth, 2, appendPrincipalName(nil, cname))
-	auth = appendCtxInt(auth, 4, int64(cusec))
-	auth = appendCtx(auth, 5, appendKerberosTime(nil, ctime))
+	auth = asn1der.AppendCtxInt(auth, 0, pvno)
+	auth = asn1der.AppendCtxString(auth, 1, asn1der.TagGeneralString, []byte(crealm))
+	auth = asn1der.AppendCtx(auth, 2, appendPrincipalName(nil, cname))
+	auth = asn1der.AppendCtxInt(auth, 4, int64(cusec))
+	auth = asn1der.AppendCtx(auth, 5, appendKerberosTime(nil, ctime))
 	if seq != 0 {
-		auth = appendCtx(auth, 7, appendUint(nil, seq))
+		auth = asn1der.AppendCtx(auth, 7, appendUint(nil, seq))
 	}
-	plain := appendTLV(nil, appTag(appAuthenticator), appendTLV(nil, tagSequence, auth))
+	plain := asn1der.AppendTLV(nil, asn1der.AppTag(appAuthenticator), asn1der.AppendTLV(nil, asn1der.TagSequence, auth))
 	c, err := NewCipher(sessionKey, keyUsageAuthenticator)
 	if err != nil {
 		return nil, time.Time{}, 0, fmt.Errorf("ap-req: %w", err)
@@ -138,12 +139,12 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 		return nil, time.Time{}, 0, fmt.Errorf("ap-req: %w", err)
 	}
 	var req []byte
-	req = appendCtxInt(req, 0, pvno)
-	req = appendCtxInt(req, 1, appAPReq)
-	req = appendCtx(req, 2, appendBitString32(nil, APOptionMutualRequired))
-	req = appendCtx(req, 3, ticket)
-	req = appendCtx(req, 4, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
-	return appendTLV(nil, appTag(appAPReq), appendTLV(nil, tagSequence, req)), ctime, cusec, nil
+	req = asn1der.AppendCtxInt(req, 0, pvno)
+	req = asn1der.AppendCtxInt(req, 1, appAPReq)
+	req = asn1der.AppendCtx(req, 2, appendBitString32(nil, APOptionMutualRequired))
+	req = asn1der.AppendCtx(req, 3, ticket)
+	req = asn1der.AppendCtx(req, 4, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendTLV(nil, asn1der.TagSequence, req)), ctime, cusec, nil
 }
 
 // ticket is the clear part of a Ticket.
@@ -159,20 +160,20 @@ type ticket struct {
 // KRB5KDC_ERR_BAD_PVNO, as MIT's krb5_version field).
 func parseTicket(b []byte) (ticket, error) {
 	var t ticket
-	e, err := only(b, appTag(appTicket))
+	e, err := asn1der.Only(b, asn1der.AppTag(appTicket))
 	if err != nil {
 		return t, err
 	}
-	f, err := sequenceFields(e.content, tags(0, 1, 2, 3), tags(0, 1, 2, 3))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1, 2, 3))
 	if err != nil {
 		return t, err
 	}
-	if v, err := parseInt(f[0]); err != nil {
+	if v, err := asn1der.Int(f[0]); err != nil {
 		return t, err
 	} else if v != pvno {
 		return t, newError(CodeBadPVNO, nil)
 	}
-	if t.realm, err = parseGeneralString(f[1]); err != nil {
+	if t.realm, err = asn1der.GeneralString(f[1]); err != nil {
 		return t, err
 	}
 	if t.sname, err = parsePrincipalName(f[2]); err != nil {
@@ -233,11 +234,11 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	}
 	// Decode the whole message first, as MIT's decode_krb5_ap_req does
 	// before anything is decrypted.
-	top, err := topLevel(der, appAPReq)
+	top, err := asn1der.TopLevel(der, appAPReq)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequenceFields(top.content, tags(0, 1, 2, 3, 4), tags(0, 1, 2, 3, 4))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 2, 3, 4), asn1der.Tags(0, 1, 2, 3, 4))
 	if err != nil {
 		return nil, err
 	}
@@ -335,11 +336,11 @@ func lookupError(err error) error {
 
 // parseEncTicketPart decodes EncTicketPart (RFC 4120 §5.3) into info.
 func parseEncTicketPart(b []byte, info *APReqInfo) error {
-	e, err := topLevel(b, appEncTicketPart)
+	e, err := asn1der.TopLevel(b, appEncTicketPart)
 	if err != nil {
 		return err
 	}
-	f, err := sequenceFields(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), tags(0, 1, 2, 3, 4, 5, 7))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), asn1der.Tags(0, 1, 2, 3, 4, 5, 7))
 	if err != nil {
 		return err
 	}
@@ -349,28 +350,28 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 	if info.SessionKey, err = parseEncryptionKey(f[1]); err != nil {
 		return err
 	}
-	if info.ClientRealm, err = parseGeneralString(f[2]); err != nil {
+	if info.ClientRealm, err = asn1der.GeneralString(f[2]); err != nil {
 		return err
 	}
 	if info.Client, err = parsePrincipalName(f[3]); err != nil {
 		return err
 	}
-	tr, err := sequenceFields(f[4], tags(0, 1), tags(0, 1))
+	tr, err := asn1der.Sequence(f[4], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return err
 	}
-	if _, err := parseInt32(tr[0]); err != nil {
+	if _, err := asn1der.Int32(tr[0]); err != nil {
 		return err
 	}
-	if _, err := parseOctets(tr[1]); err != nil {
+	if _, err := asn1der.Octets(tr[1]); err != nil {
 		return err
 	}
-	if info.AuthTime, err = parseKerberosTime(f[5]); err != nil {
+	if info.AuthTime, err = asn1der.KerberosTime(f[5]); err != nil {
 		return err
 	}
 	info.StartTime = info.AuthTime
 	if f[6] != nil {
-		st, err := parseKerberosTime(f[6])
+		st, err := asn1der.KerberosTime(f[6])
 		if err != nil {
 			return err
 		}
@@ -379,11 +380,11 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 			info.StartTime = st
 		}
 	}
-	if info.EndTime, err = parseKerberosTime(f[7]); err != nil {
+	if info.EndTime, err = asn1der.KerberosTime(f[7]); err != nil {
 		return err
 	}
 	if f[8] != nil {
-		if _, err := parseKerberosTime(f[8]); err != nil {
+		if _, err := asn1der.KerberosTime(f[8]); err != nil {
 			return err
 		}
 	}
@@ -404,20 +405,20 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 // info and returns its client name.
 func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName, error) {
 	var cname types.PrincipalName
-	e, err := topLevel(b, appAuthenticator)
+	e, err := asn1der.TopLevel(b, appAuthenticator)
 	if err != nil {
 		return "", cname, err
 	}
-	f, err := sequenceFields(e.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8), tags(0, 1, 2, 4, 5))
+	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8), asn1der.Tags(0, 1, 2, 4, 5))
 	if err != nil {
 		return "", cname, err
 	}
-	if v, err := parseInt(f[0]); err != nil {
+	if v, err := asn1der.Int(f[0]); err != nil {
 		return "", cname, err
 	} else if v != pvno {
 		return "", cname, newError(CodeBadPVNO, nil)
 	}
-	crealm, err := parseGeneralString(f[1])
+	crealm, err := asn1der.GeneralString(f[1])
 	if err != nil {
 		return "", cname, err
 	}
@@ -425,23 +426,23 @@ func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName,
 		return "", cname, err
 	}
 	if f[3] != nil {
-		cf, err := sequenceFields(f[3], tags(0, 1), tags(0, 1))
+		cf, err := asn1der.Sequence(f[3], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 		if err != nil {
 			return "", cname, err
 		}
-		if _, err := parseInt32(cf[0]); err != nil {
+		if _, err := asn1der.Int32(cf[0]); err != nil {
 			return "", cname, err
 		}
-		if _, err := parseOctets(cf[1]); err != nil {
+		if _, err := asn1der.Octets(cf[1]); err != nil {
 			return "", cname, err
 		}
 	}
-	cusec, err := parseInt32(f[4])
+	cusec, err := asn1der.Int32(f[4])
 	if err != nil {
 		return "", cname, err
 	}
 	info.CUsec = int(cusec)
-	if info.CTime, err = parseKerberosTime(f[5]); err != nil {
+	if info.CTime, err = asn1der.KerberosTime(f[5]); err != nil {
 		return "", cname, err
 	}
 	if f[6] != nil {
@@ -467,16 +468,16 @@ func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName,
 // parseSequenceOf checks a SEQUENCE OF TLV filling b, calling elem on
 // each element's TLV.
 func parseSequenceOf(b []byte, elem func([]byte) error) error {
-	seq, err := only(b, tagSequence)
+	seq, err := asn1der.Only(b, asn1der.TagSequence)
 	if err != nil {
 		return err
 	}
-	for rest := seq.content; len(rest) > 0; {
-		var e element
-		if e, rest, err = next(rest); err != nil {
+	for rest := seq.Content; len(rest) > 0; {
+		var e asn1der.Element
+		if e, rest, err = asn1der.Next(rest); err != nil {
 			return err
 		}
-		if err := elem(e.full); err != nil {
+		if err := elem(e.Full); err != nil {
 			return err
 		}
 	}
@@ -486,13 +487,13 @@ func parseSequenceOf(b []byte, elem func([]byte) error) error {
 // parseAuthorizationDataEntry checks one AuthorizationData element:
 // SEQUENCE { ad-type [0] Int32, ad-data [1] OCTET STRING }.
 func parseAuthorizationDataEntry(b []byte) error {
-	f, err := sequenceFields(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return err
 	}
-	if _, err := parseInt32(f[0]); err != nil {
+	if _, err := asn1der.Int32(f[0]); err != nil {
 		return err
 	}
-	_, err = parseOctets(f[1])
+	_, err = asn1der.Octets(f[1])
 	return err
 }

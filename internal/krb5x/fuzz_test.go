@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 var writeFuzzSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seed corpora in testdata/fuzz from the captured sessions")
@@ -72,10 +73,10 @@ func sealRaw(t *testing.T, key types.EncryptionKey, usage uint32, plaintext []by
 // wrapMessage encodes [APPLICATION app] { pvno, msg-type, [n] inner }.
 func wrapMessage(app, n int, inner []byte) []byte {
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxInt(body, 1, int64(app))
-	body = appendCtx(body, n, inner)
-	return appendTLV(nil, appTag(app), appendTLV(nil, tagSequence, body))
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 1, int64(app))
+	body = asn1der.AppendCtx(body, n, inner)
+	return asn1der.AppendTLV(nil, asn1der.AppTag(app), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
 }
 
 // FuzzPrivOpen opens fuzzed KRB-PRIV messages; an input starting with a
@@ -211,8 +212,8 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		return pt
 	}
 	tkt, err := parseTicket(func() []byte {
-		req, _ := topLevel(s.cp.c2s[2], appAPReq)
-		f, _ := sequenceFields(req.content, 0x1f, 0)
+		req, _ := asn1der.TopLevel(s.cp.c2s[2], appAPReq)
+		f, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 		return f[3]
 	}())
 	if err != nil {

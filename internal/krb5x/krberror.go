@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // Protocol error codes (RFC 4120 §7.5.9) that the application messages
@@ -166,24 +167,6 @@ func genericError(text string, cause error) *Error {
 	return &Error{Code: CodeGeneric, Text: text, Err: cause}
 }
 
-// asn1Error is a decoding failure; MIT's codes for these are in its asn1
-// error table, so they reach the wire as 60 with the table's message.
-type asn1Error struct{ text string }
-
-func (e *asn1Error) Error() string { return e.text }
-
-// The asn1_err.et conditions the decoders here can detect.
-var (
-	errASN1Overrun       error = &asn1Error{"ASN.1 encoding ended unexpectedly"}
-	errASN1BadID         error = &asn1Error{"ASN.1 identifier doesn't match expected value"}
-	errASN1BadLength     error = &asn1Error{"ASN.1 length doesn't match expected value"}
-	errASN1BadFormat     error = &asn1Error{"ASN.1 badly-formatted encoding"}
-	errASN1Overflow      error = &asn1Error{"ASN.1 value too large"}
-	errASN1MissingField  error = &asn1Error{"ASN.1 structure is missing a required field"}
-	errASN1Indef         error = &asn1Error{"ASN.1 indefinite encoding"}
-	errASN1BadTimeFormat error = &asn1Error{"ASN.1 failed call to system time library"}
-)
-
 // wireError turns any failure from the decoders or the ciphers into the
 // *Error MIT would report for it.
 func wireError(err error) *Error {
@@ -191,10 +174,10 @@ func wireError(err error) *Error {
 	if errors.As(err, &ke) {
 		return ke
 	}
-	var ae *asn1Error
+	var ae *asn1der.Error
 	switch {
 	case errors.As(err, &ae):
-		return genericError(ae.text, err)
+		return genericError(ae.Text, err)
 	case errors.Is(err, ErrIntegrity):
 		return newError(CodeBadIntegrity, err)
 	case errors.Is(err, ErrMessageSize):
@@ -216,36 +199,36 @@ func MakeError(e *Error, now time.Time) ([]byte, error) {
 		return nil, errors.New("krb-error: no error to encode")
 	}
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxInt(body, 1, appKRBError)
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 1, appKRBError)
 	if !e.CTime.IsZero() && e.CTime.Unix() != 0 {
-		body = appendCtx(body, 2, appendKerberosTime(nil, e.CTime))
+		body = asn1der.AppendCtx(body, 2, appendKerberosTime(nil, e.CTime))
 	}
 	if e.CUsec != 0 {
-		body = appendCtxInt(body, 3, int64(e.CUsec))
+		body = asn1der.AppendCtxInt(body, 3, int64(e.CUsec))
 	}
 	susec := 0
 	if !now.IsZero() {
 		susec = now.Nanosecond() / 1000
 	}
-	body = appendCtx(body, 4, appendKerberosTime(nil, now))
-	body = appendCtxInt(body, 5, int64(susec))
-	body = appendCtx(body, 6, appendUint(nil, uint32(e.Code)))
+	body = asn1der.AppendCtx(body, 4, appendKerberosTime(nil, now))
+	body = asn1der.AppendCtxInt(body, 5, int64(susec))
+	body = asn1der.AppendCtx(body, 6, appendUint(nil, uint32(e.Code)))
 	if e.CName != nil {
-		body = appendCtxString(body, 7, tagGeneralString, []byte(e.CRealm))
-		body = appendCtx(body, 8, appendPrincipalName(nil, *e.CName))
+		body = asn1der.AppendCtxString(body, 7, asn1der.TagGeneralString, []byte(e.CRealm))
+		body = asn1der.AppendCtx(body, 8, appendPrincipalName(nil, *e.CName))
 	}
-	body = appendCtxString(body, 9, tagGeneralString, []byte(e.Realm))
-	body = appendCtx(body, 10, appendPrincipalName(nil, e.SName))
+	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(e.Realm))
+	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, e.SName))
 	if e.Text != "" {
 		text := append([]byte(e.Text), 0)
-		body = appendCtxString(body, 11, tagGeneralString, text)
+		body = asn1der.AppendCtxString(body, 11, asn1der.TagGeneralString, text)
 	}
 	if len(e.EData) > 0 {
-		body = appendCtxString(body, 12, tagOctetString, e.EData)
+		body = asn1der.AppendCtxString(body, 12, asn1der.TagOctetString, e.EData)
 	}
-	seq := appendTLV(make([]byte, 0, tlvSize(len(body))), tagSequence, body)
-	return appendTLV(make([]byte, 0, tlvSize(len(seq))), appTag(appKRBError), seq), nil
+	seq := asn1der.AppendTLV(make([]byte, 0, asn1der.TLVSize(len(body))), asn1der.TagSequence, body)
+	return asn1der.AppendTLV(make([]byte, 0, asn1der.TLVSize(len(seq))), asn1der.AppTag(appKRBError), seq), nil
 }
 
 // ReadError decodes a KRB-ERROR. The e-text loses MIT's trailing NUL (one
@@ -264,11 +247,11 @@ func ReadError(der []byte) (*Error, error) {
 }
 
 func readError(der []byte) (*Error, error) {
-	top, err := topLevel(der, appKRBError)
+	top, err := asn1der.TopLevel(der, appKRBError)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sequenceFields(top.content, tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), tags(0, 1, 4, 5, 6, 9, 10))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), asn1der.Tags(0, 1, 4, 5, 6, 9, 10))
 	if err != nil {
 		return nil, err
 	}
@@ -277,26 +260,26 @@ func readError(der []byte) (*Error, error) {
 	}
 	out := &Error{}
 	if f[2] != nil {
-		if out.CTime, err = parseKerberosTime(f[2]); err != nil {
+		if out.CTime, err = asn1der.KerberosTime(f[2]); err != nil {
 			return nil, err
 		}
 	}
 	if f[3] != nil {
-		v, err := parseInt32(f[3])
+		v, err := asn1der.Int32(f[3])
 		if err != nil {
 			return nil, err
 		}
 		out.CUsec = int(v)
 	}
-	if out.STime, err = parseKerberosTime(f[4]); err != nil {
+	if out.STime, err = asn1der.KerberosTime(f[4]); err != nil {
 		return nil, err
 	}
-	susec, err := parseInt32(f[5])
+	susec, err := asn1der.Int32(f[5])
 	if err != nil {
 		return nil, err
 	}
 	out.SUsec = int(susec)
-	code, err := parseUint32(f[6])
+	code, err := asn1der.Uint32(f[6])
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +287,7 @@ func readError(der []byte) (*Error, error) {
 	// MIT reads crealm and cname into one principal: cname without crealm
 	// leaves the realm empty; crealm alone is ignored.
 	if f[7] != nil {
-		if out.CRealm, err = parseGeneralString(f[7]); err != nil {
+		if out.CRealm, err = asn1der.GeneralString(f[7]); err != nil {
 			return nil, err
 		}
 	}
@@ -317,21 +300,21 @@ func readError(der []byte) (*Error, error) {
 	} else {
 		out.CRealm = ""
 	}
-	if out.Realm, err = parseGeneralString(f[9]); err != nil {
+	if out.Realm, err = asn1der.GeneralString(f[9]); err != nil {
 		return nil, err
 	}
 	if out.SName, err = parsePrincipalName(f[10]); err != nil {
 		return nil, err
 	}
 	if f[11] != nil {
-		e, err := only(f[11], tagGeneralString)
+		e, err := asn1der.Only(f[11], asn1der.TagGeneralString)
 		if err != nil {
 			return nil, err
 		}
-		out.Text = string(bytes.TrimSuffix(e.content, []byte{0}))
+		out.Text = string(bytes.TrimSuffix(e.Content, []byte{0}))
 	}
 	if f[12] != nil {
-		ed, err := parseOctets(f[12])
+		ed, err := asn1der.Octets(f[12])
 		if err != nil {
 			return nil, err
 		}
@@ -352,14 +335,14 @@ func isApp(der []byte, app int) bool {
 // KRB5_BADMSGTYPE (60), or 39 for AP-REQ (krb5_rd_req's mapping), as RFC
 // 4120 asks; MIT 1.20's decoder does not look at that field.
 func checkHeader(pv, mt []byte, msgType int) error {
-	v, err := parseInt(pv)
+	v, err := asn1der.Int(pv)
 	if err != nil {
 		return err
 	}
 	if v != pvno {
 		return newError(CodeBadPVNO, nil)
 	}
-	t, err := parseInt(mt)
+	t, err := asn1der.Int(mt)
 	if err != nil {
 		return err
 	}

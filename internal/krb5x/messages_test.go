@@ -16,6 +16,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/keytab"
 )
 
@@ -120,11 +121,11 @@ func keytabLookup(t testing.TB, files ...string) func([]string, string, uint32, 
 // message with application tag app.
 func cipherOf(t testing.TB, msg []byte, app, n int) []byte {
 	t.Helper()
-	top, err := topLevel(msg, app)
+	top, err := asn1der.TopLevel(msg, app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := sequenceFields(top.content, 0x1fff, 0)
+	f, err := asn1der.Sequence(top.Content, 0x1fff, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,11 +285,11 @@ func TestMITSessions(t *testing.T) {
 
 			// The ticket encodes back to the KDC's bytes, and our own
 			// AP-REQ (random confounder) verifies, and our AP-REP too.
-			req, err := topLevel(cp.c2s[2], appAPReq)
+			req, err := asn1der.TopLevel(cp.c2s[2], appAPReq)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rf, _ := sequenceFields(req.content, 0x1f, 0)
+			rf, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 			var tkt messages.Ticket
 			if err := tkt.Unmarshal(rf[3]); err != nil {
 				t.Fatal(err)
@@ -416,8 +417,8 @@ func TestAPReqChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := topLevel(der, appAPReq)
-	rf, _ := sequenceFields(req.content, 0x1f, 0)
+	req, _ := asn1der.TopLevel(der, appAPReq)
+	rf, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 	tkt := rf[3]
 	key := info.SessionKey
 	mk := func(crealm string, cname types.PrincipalName, now time.Time) []byte {
@@ -675,13 +676,13 @@ func TestOpenRejects(t *testing.T) {
 // sealShortForTest builds a KRB-PRIV whose ciphertext is 10 bytes.
 func (s *PrivStream) sealShortForTest() []byte {
 	var enc []byte
-	enc = appendCtxInt(enc, 0, int64(s.etype))
-	enc = appendCtxString(enc, 2, tagOctetString, make([]byte, 10))
+	enc = asn1der.AppendCtxInt(enc, 0, int64(s.etype))
+	enc = asn1der.AppendCtxString(enc, 2, asn1der.TagOctetString, make([]byte, 10))
 	var body []byte
-	body = appendCtxInt(body, 0, pvno)
-	body = appendCtxInt(body, 1, appKRBPriv)
-	body = appendCtx(body, 3, appendTLV(nil, tagSequence, enc))
-	return appendTLV(nil, appTag(appKRBPriv), appendTLV(nil, tagSequence, body))
+	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 1, appKRBPriv)
+	body = asn1der.AppendCtx(body, 3, asn1der.AppendTLV(nil, asn1der.TagSequence, enc))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(appKRBPriv), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
 }
 
 func TestSeqNumbers(t *testing.T) {

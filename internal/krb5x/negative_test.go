@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // session is what the tests need from a captured session: its messages,
@@ -180,11 +181,11 @@ func TestAPRepAPReqBitFlips(t *testing.T) {
 	// do with MIT. Flips in the ticket's realm or name components reach the
 	// key lookup, which refuses them as MIT's keytab would.
 	der := s.cp.c2s[2]
-	req, _ := topLevel(der, appAPReq)
-	rf, _ := sequenceFields(req.content, 0x1f, 0)
-	tkt, _ := topLevel(rf[3], appTicket)
-	tf, _ := sequenceFields(tkt.content, 0xf, 0)
-	sn, _ := sequenceFields(tf[2], 0x3, 0)
+	req, _ := asn1der.TopLevel(der, appAPReq)
+	rf, _ := asn1der.Sequence(req.Content, 0x1f, 0)
+	tkt, _ := asn1der.TopLevel(rf[3], appTicket)
+	tf, _ := asn1der.Sequence(tkt.Content, 0xf, 0)
+	sn, _ := asn1der.Sequence(tf[2], 0x3, 0)
 	counts = flipAll(t, der, []int32{CodeMsgType, CodeBadPVNO, CodeGeneric, CodeBadIntegrity, CodeBadVersion, CodeNoKey, CodeBadKeyVer}, func(b []byte) error {
 		info, err := ReadAPReq(b, s.lookup, s.cp.start, 0)
 		if err == nil && (info.Seq != s.info.Seq || !bytes.Equal(info.SessionKey.KeyValue, s.key.KeyValue)) {

@@ -1,6 +1,9 @@
 package krb5x
 
-import "github.com/jcmturner/gokrb5/v8/types"
+import (
+	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
+)
 
 // maxNameComponents bounds the components of a decoded PrincipalName; MIT
 // has no limit, but no principal a kprop peer can name has more than a
@@ -12,39 +15,39 @@ const maxNameComponents = 64
 func appendPrincipalName(b []byte, pn types.PrincipalName) []byte {
 	var strs []byte
 	for _, s := range pn.NameString {
-		strs = appendTLV(strs, tagGeneralString, []byte(s))
+		strs = asn1der.AppendTLV(strs, asn1der.TagGeneralString, []byte(s))
 	}
 	var body []byte
-	body = appendCtxInt(body, 0, int64(pn.NameType))
-	body = appendHeader(body, ctxTag(1), tlvSize(len(strs)))
-	body = appendTLV(body, tagSequence, strs)
-	return appendTLV(b, tagSequence, body)
+	body = asn1der.AppendCtxInt(body, 0, int64(pn.NameType))
+	body = asn1der.AppendHeader(body, asn1der.CtxTag(1), asn1der.TLVSize(len(strs)))
+	body = asn1der.AppendTLV(body, asn1der.TagSequence, strs)
+	return asn1der.AppendTLV(b, asn1der.TagSequence, body)
 }
 
 // parsePrincipalName decodes a PrincipalName TLV filling b.
 func parsePrincipalName(b []byte) (types.PrincipalName, error) {
 	var pn types.PrincipalName
-	f, err := sequenceFields(b, tags(0, 1), tags(0, 1))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return pn, err
 	}
-	if pn.NameType, err = parseInt32(f[0]); err != nil {
+	if pn.NameType, err = asn1der.Int32(f[0]); err != nil {
 		return pn, err
 	}
-	seq, err := only(f[1], tagSequence)
+	seq, err := asn1der.Only(f[1], asn1der.TagSequence)
 	if err != nil {
 		return pn, err
 	}
 	pn.NameString = []string{}
-	for rest := seq.content; len(rest) > 0; {
-		var e element
-		if e, rest, err = expect(rest, tagGeneralString); err != nil {
+	for rest := seq.Content; len(rest) > 0; {
+		var e asn1der.Element
+		if e, rest, err = asn1der.Expect(rest, asn1der.TagGeneralString); err != nil {
 			return pn, err
 		}
 		if len(pn.NameString) == maxNameComponents {
-			return pn, errASN1Overflow
+			return pn, asn1der.ErrOverflow
 		}
-		pn.NameString = append(pn.NameString, string(e.content))
+		pn.NameString = append(pn.NameString, string(e.Content))
 	}
 	return pn, nil
 }

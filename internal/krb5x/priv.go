@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // keyUsageKRBPriv is the key usage of EncKrbPrivPart (RFC 4120 §7.5.1).
@@ -78,28 +79,28 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 	c := s.c
 	tail := s.tail[:0]
 	if m.Seq != 0 {
-		tail = appendCtxInt(tail, 3, int64(m.Seq))
+		tail = asn1der.AppendCtxInt(tail, 3, int64(m.Seq))
 	}
-	tail = appendHeader(tail, ctxTag(4), addressSize(m.SAddr))
+	tail = asn1der.AppendHeader(tail, asn1der.CtxTag(4), addressSize(m.SAddr))
 	tail = appendAddress(tail, m.SAddr)
 	if m.RAddr != nil {
-		tail = appendHeader(tail, ctxTag(5), addressSize(*m.RAddr))
+		tail = asn1der.AppendHeader(tail, asn1der.CtxTag(5), addressSize(*m.RAddr))
 		tail = appendAddress(tail, *m.RAddr)
 	}
 	s.tail = tail
 
 	// Sizes, innermost first: EncKrbPrivPart, its ciphertext, then the
 	// KRB-PRIV around it, so that everything is written once, in place.
-	seqLen := tlvSize(tlvSize(len(m.UserData))) + len(tail)
-	ptLen := tlvSize(tlvSize(seqLen))
+	seqLen := asn1der.TLVSize(asn1der.TLVSize(len(m.UserData))) + len(tail)
+	ptLen := asn1der.TLVSize(asn1der.TLVSize(seqLen))
 	ctLen := c.ciphertextLen(ptLen)
 	var etypeField [16]byte
-	ef := appendCtxInt(etypeField[:0], 0, int64(s.etype))
-	encLen := len(ef) + tlvSize(tlvSize(ctLen))
+	ef := asn1der.AppendCtxInt(etypeField[:0], 0, int64(s.etype))
+	encLen := len(ef) + asn1der.TLVSize(asn1der.TLVSize(ctLen))
 	var hdr [10]byte
-	h := appendCtxInt(appendCtxInt(hdr[:0], 0, pvno), 1, appKRBPriv)
-	privLen := len(h) + tlvSize(tlvSize(encLen))
-	total := tlvSize(tlvSize(privLen))
+	h := asn1der.AppendCtxInt(asn1der.AppendCtxInt(hdr[:0], 0, pvno), 1, appKRBPriv)
+	privLen := len(h) + asn1der.TLVSize(asn1der.TLVSize(encLen))
+	total := asn1der.TLVSize(asn1der.TLVSize(privLen))
 
 	start := len(dst)
 	out := dst
@@ -107,14 +108,14 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 		out = make([]byte, len(dst), len(dst)+total)
 		copy(out, dst)
 	}
-	out = appendHeader(out, appTag(appKRBPriv), tlvSize(privLen))
-	out = appendHeader(out, tagSequence, privLen)
+	out = asn1der.AppendHeader(out, asn1der.AppTag(appKRBPriv), asn1der.TLVSize(privLen))
+	out = asn1der.AppendHeader(out, asn1der.TagSequence, privLen)
 	out = append(out, h...)
-	out = appendHeader(out, ctxTag(3), tlvSize(encLen))
-	out = appendHeader(out, tagSequence, encLen)
+	out = asn1der.AppendHeader(out, asn1der.CtxTag(3), asn1der.TLVSize(encLen))
+	out = asn1der.AppendHeader(out, asn1der.TagSequence, encLen)
 	out = append(out, ef...)
-	out = appendHeader(out, ctxTag(2), tlvSize(ctLen))
-	out = appendHeader(out, tagOctetString, ctLen)
+	out = asn1der.AppendHeader(out, asn1der.CtxTag(2), asn1der.TLVSize(ctLen))
+	out = asn1der.AppendHeader(out, asn1der.TagOctetString, ctLen)
 	ct := out[len(out) : len(out)+ctLen]
 	out = out[:len(out)+ctLen]
 
@@ -125,9 +126,9 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 	if _, err := io.ReadFull(s.random, ct[conf-c.confounderSize():conf]); err != nil {
 		return dst, fmt.Errorf("krb-priv: confounder: %w", err)
 	}
-	pt := appendHeader(ct[conf:conf], appTag(appEncKrbPriv), tlvSize(seqLen))
-	pt = appendHeader(pt, tagSequence, seqLen)
-	pt = appendCtxString(pt, 0, tagOctetString, m.UserData)
+	pt := asn1der.AppendHeader(ct[conf:conf], asn1der.AppTag(appEncKrbPriv), asn1der.TLVSize(seqLen))
+	pt = asn1der.AppendHeader(pt, asn1der.TagSequence, seqLen)
+	pt = asn1der.AppendCtxString(pt, 0, asn1der.TagOctetString, m.UserData)
 	pt = append(pt, tail...)
 	if len(pt) != ptLen || &pt[0] != &ct[conf] {
 		return dst, fmt.Errorf("krb-priv: encoded %d bytes, expected %d", len(pt), ptLen)
@@ -200,11 +201,11 @@ func (s *PrivStream) open(der, buf []byte) (PrivMessage, []byte, error) {
 }
 
 func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
-	top, err := topLevel(der, appKRBPriv)
+	top, err := asn1der.TopLevel(der, appKRBPriv)
 	if err != nil {
 		return PrivMessage{}, err
 	}
-	f, err := sequenceFields(top.content, tags(0, 1, 3), tags(0, 1, 3))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 3), asn1der.Tags(0, 1, 3))
 	if err != nil {
 		return PrivMessage{}, err
 	}
@@ -249,11 +250,11 @@ func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
 // SEQUENCE { user-data [0], timestamp [1], usec [2], seq-number [3],
 // s-address [4], r-address [5] } (the slices alias pt).
 func parseEncKrbPrivPart(pt []byte) (PrivMessage, error) {
-	enc, err := topLevel(pt, appEncKrbPriv)
+	enc, err := asn1der.TopLevel(pt, appEncKrbPriv)
 	if err != nil {
 		return PrivMessage{}, err
 	}
-	ef, err := sequenceFields(enc.content, tags(0, 1, 2, 3, 4, 5), tags(0, 4))
+	ef, err := asn1der.Sequence(enc.Content, asn1der.Tags(0, 1, 2, 3, 4, 5), asn1der.Tags(0, 4))
 	if err != nil {
 		return PrivMessage{}, err
 	}
@@ -296,11 +297,11 @@ func parseEncryptedData(b []byte) (etype int32, cipher []byte, err error) {
 // when absent). MIT decodes kvno as a signed 32-bit value (Windows RODCs
 // send large ones), so both signs are accepted.
 func parseEncryptedDataKvno(b []byte) (etype int32, kvno uint32, cipher []byte, err error) {
-	f, err := sequenceFields(b, tags(0, 1, 2), tags(0, 2))
+	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2), asn1der.Tags(0, 2))
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	if etype, err = parseInt32(f[0]); err != nil {
+	if etype, err = asn1der.Int32(f[0]); err != nil {
 		return 0, 0, nil, err
 	}
 	if f[1] != nil {
@@ -308,7 +309,7 @@ func parseEncryptedDataKvno(b []byte) (etype int32, kvno uint32, cipher []byte, 
 			return 0, 0, nil, err
 		}
 	}
-	if cipher, err = parseOctets(f[2]); err != nil {
+	if cipher, err = asn1der.Octets(f[2]); err != nil {
 		return 0, 0, nil, err
 	}
 	return etype, kvno, cipher, nil
@@ -318,10 +319,10 @@ func parseEncryptedDataKvno(b []byte) (etype int32, kvno uint32, cipher []byte, 
 // non-zero (MIT's opt_kvno) and cipher.
 func appendEncryptedData(b []byte, etype int32, kvno uint32, cipher []byte) []byte {
 	var c []byte
-	c = appendCtxInt(c, 0, int64(etype))
+	c = asn1der.AppendCtxInt(c, 0, int64(etype))
 	if kvno != 0 {
-		c = appendCtxInt(c, 1, int64(int32(kvno)))
+		c = asn1der.AppendCtxInt(c, 1, int64(int32(kvno)))
 	}
-	c = appendCtxString(c, 2, tagOctetString, cipher)
-	return appendTLV(b, tagSequence, c)
+	c = asn1der.AppendCtxString(c, 2, asn1der.TagOctetString, cipher)
+	return asn1der.AppendTLV(b, asn1der.TagSequence, c)
 }

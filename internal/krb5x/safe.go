@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/asn1der"
 )
 
 // SafeMessage is the content of a KRB-SAFE as kprop and kpropd use it
@@ -28,16 +29,16 @@ const zeroChecksum = "\xa3\x0b\x30\x09\xa0\x03\x02\x01\x00\xa1\x02\x04\x00"
 func appendSafeBody(b []byte, m SafeMessage) []byte {
 	var tail []byte
 	if m.Seq != 0 {
-		tail = appendCtx(tail, 3, appendUint(nil, m.Seq))
+		tail = asn1der.AppendCtx(tail, 3, appendUint(nil, m.Seq))
 	}
-	tail = appendHeader(tail, ctxTag(4), addressSize(m.SAddr))
+	tail = asn1der.AppendHeader(tail, asn1der.CtxTag(4), addressSize(m.SAddr))
 	tail = appendAddress(tail, m.SAddr)
 	if m.RAddr != nil {
-		tail = appendHeader(tail, ctxTag(5), addressSize(*m.RAddr))
+		tail = asn1der.AppendHeader(tail, asn1der.CtxTag(5), addressSize(*m.RAddr))
 		tail = appendAddress(tail, *m.RAddr)
 	}
-	b = appendHeader(b, tagSequence, tlvSize(tlvSize(len(m.UserData)))+len(tail))
-	b = appendCtxString(b, 0, tagOctetString, m.UserData)
+	b = asn1der.AppendHeader(b, asn1der.TagSequence, asn1der.TLVSize(asn1der.TLVSize(len(m.UserData)))+len(tail))
+	b = asn1der.AppendCtxString(b, 0, asn1der.TagOctetString, m.UserData)
 	return append(b, tail...)
 }
 
@@ -45,23 +46,23 @@ func appendSafeBody(b []byte, m SafeMessage) []byte {
 // encoded [3] checksum field.
 func appendSafe(b, body, cksumField []byte) []byte {
 	var hdr []byte
-	hdr = appendCtxInt(hdr, 0, pvno)
-	hdr = appendCtxInt(hdr, 1, appKRBSafe)
-	inner := len(hdr) + tlvSize(len(body)) + len(cksumField)
-	b = appendHeader(b, appTag(appKRBSafe), tlvSize(inner))
-	b = appendHeader(b, tagSequence, inner)
+	hdr = asn1der.AppendCtxInt(hdr, 0, pvno)
+	hdr = asn1der.AppendCtxInt(hdr, 1, appKRBSafe)
+	inner := len(hdr) + asn1der.TLVSize(len(body)) + len(cksumField)
+	b = asn1der.AppendHeader(b, asn1der.AppTag(appKRBSafe), asn1der.TLVSize(inner))
+	b = asn1der.AppendHeader(b, asn1der.TagSequence, inner)
 	b = append(b, hdr...)
-	b = appendCtx(b, 2, body)
+	b = asn1der.AppendCtx(b, 2, body)
 	return append(b, cksumField...)
 }
 
 // appendChecksumField appends [3] Checksum { cksumtype [0], checksum [1] }.
 func appendChecksumField(b []byte, cksumtype int32, sum []byte) []byte {
 	var c []byte
-	c = appendCtxInt(c, 0, int64(cksumtype))
-	c = appendCtxString(c, 1, tagOctetString, sum)
-	b = appendHeader(b, ctxTag(3), tlvSize(len(c)))
-	return appendTLV(b, tagSequence, c)
+	c = asn1der.AppendCtxInt(c, 0, int64(cksumtype))
+	c = asn1der.AppendCtxString(c, 1, asn1der.TagOctetString, sum)
+	b = asn1der.AppendHeader(b, asn1der.CtxTag(3), asn1der.TLVSize(len(c)))
+	return asn1der.AppendTLV(b, asn1der.TagSequence, c)
 }
 
 // MakeSafe encodes a KRB-SAFE as MIT's krb5_mk_safe does with no
@@ -108,11 +109,11 @@ func ReadSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 
 func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 	var m SafeMessage
-	top, err := topLevel(der, appKRBSafe)
+	top, err := asn1der.TopLevel(der, appKRBSafe)
 	if err != nil {
 		return m, err
 	}
-	f, err := sequenceFields(top.content, tags(0, 1, 2, 3), tags(0, 1, 2, 3))
+	f, err := asn1der.Sequence(top.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1, 2, 3))
 	if err != nil {
 		return m, err
 	}
@@ -120,22 +121,22 @@ func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 		return m, err
 	}
 	body := f[2]
-	bf, err := sequenceFields(body, tags(0, 1, 2, 3, 4, 5), tags(0, 4))
+	bf, err := asn1der.Sequence(body, asn1der.Tags(0, 1, 2, 3, 4, 5), asn1der.Tags(0, 4))
 	if err != nil {
 		return m, err
 	}
 	if m, err = parseSafeOrPrivFields(bf); err != nil {
 		return m, err
 	}
-	cf, err := sequenceFields(f[3], tags(0, 1), tags(0, 1))
+	cf, err := asn1der.Sequence(f[3], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {
 		return m, err
 	}
-	cksumtype, err := parseInt32(cf[0])
+	cksumtype, err := asn1der.Int32(cf[0])
 	if err != nil {
 		return m, err
 	}
-	sum, err := parseOctets(cf[1])
+	sum, err := asn1der.Octets(cf[1])
 	if err != nil {
 		return m, err
 	}
@@ -164,19 +165,19 @@ func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 // seq-number [3], s-address [4], r-address [5]. The timestamp and usec
 // are checked for form and dropped, as kprop's receivers ignore them.
 // The slices returned alias the input.
-func parseSafeOrPrivFields(f fieldSet) (SafeMessage, error) {
+func parseSafeOrPrivFields(f asn1der.Fields) (SafeMessage, error) {
 	var m SafeMessage
 	var err error
-	if m.UserData, err = parseOctets(f[0]); err != nil {
+	if m.UserData, err = asn1der.Octets(f[0]); err != nil {
 		return m, err
 	}
 	if f[1] != nil {
-		if _, err := parseKerberosTime(f[1]); err != nil {
+		if _, err := asn1der.KerberosTime(f[1]); err != nil {
 			return m, err
 		}
 	}
 	if f[2] != nil {
-		if _, err := parseInt32(f[2]); err != nil {
+		if _, err := asn1der.Int32(f[2]); err != nil {
 			return m, err
 		}
 	}
