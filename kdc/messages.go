@@ -649,34 +649,28 @@ func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 }
 
 func appendAddresses(b []byte, addrs []hostAddress) []byte {
-	var body []byte
-	for _, a := range addrs {
-		var e []byte
-		e = asn1der.AppendCtxInt(e, 0, int64(a.Type))
-		e = asn1der.AppendCtxString(e, 1, asn1der.TagOctetString, a.Addr)
-		body = asn1der.AppendSequence(body, e)
-	}
-	return asn1der.AppendSequence(b, body)
+	return appendTypedOctets(b, 0, addrs, func(a hostAddress) (int64, []byte) { return int64(a.Type), a.Addr })
 }
 
 func appendAuthData(b []byte, ads []authData) []byte {
-	var body []byte
-	for _, ad := range ads {
-		var e []byte
-		e = asn1der.AppendCtxInt(e, 0, int64(ad.Type))
-		e = asn1der.AppendCtxString(e, 1, asn1der.TagOctetString, ad.Data)
-		body = asn1der.AppendSequence(body, e)
-	}
-	return asn1der.AppendSequence(b, body)
+	return appendTypedOctets(b, 0, ads, func(ad authData) (int64, []byte) { return int64(ad.Type), ad.Data })
 }
 
 // appendPADataSeq appends a SEQUENCE OF PA-DATA (also METHOD-DATA).
 func appendPADataSeq(b []byte, pas []paData) []byte {
+	return appendTypedOctets(b, 1, pas, func(pa paData) (int64, []byte) { return int64(pa.Type), pa.Value })
+}
+
+// appendTypedOctets appends the shape HostAddresses, AuthorizationData and
+// METHOD-DATA share: SEQUENCE OF SEQUENCE { [first] INTEGER, [first+1]
+// OCTET STRING }.
+func appendTypedOctets[T any](b []byte, first int, items []T, fields func(T) (int64, []byte)) []byte {
 	var body []byte
-	for _, pa := range pas {
+	for _, it := range items {
+		typ, value := fields(it)
 		var e []byte
-		e = asn1der.AppendCtxInt(e, 1, int64(pa.Type))
-		e = asn1der.AppendCtxString(e, 2, asn1der.TagOctetString, pa.Value)
+		e = asn1der.AppendCtxInt(e, first, typ)
+		e = asn1der.AppendCtxString(e, first+1, asn1der.TagOctetString, value)
 		body = asn1der.AppendSequence(body, e)
 	}
 	return asn1der.AppendSequence(b, body)

@@ -141,13 +141,7 @@ func TestBadCommandLine(t *testing.T) {
 // TestDetach starts krb5kdc without -n: the command returns once the
 // detached KDC serves, which writes its pid file and ends on SIGTERM.
 func TestDetach(t *testing.T) {
-	mittest.Require(t, "kinit")
-	kdb5util := mittest.GoBinary(t, "./cmd/kdb5util")
-	kadmin := mittest.GoBinary(t, "./cmd/kadmin")
-	krb5kdc := mittest.GoBinary(t, "./cmd/krb5kdc")
-	r := mittest.NewRealm(t, testRealm)
-	r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
-	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+	r, _, _, krb5kdc := aliceRealm(t)
 	pidFile := r.Path("krb5kdc.pid")
 	r.MustRun(t, krb5kdc, "-P", pidFile)
 	data, err := os.ReadFile(pidFile)
@@ -186,13 +180,7 @@ func TestDetach(t *testing.T) {
 // krb5kdc runs, as kpropd does on a replica: the next request sees the
 // loaded principals without a restart or a signal.
 func TestServesLoadedDatabase(t *testing.T) {
-	mittest.Require(t, "kinit")
-	kdb5util := mittest.GoBinary(t, "./cmd/kdb5util")
-	kadmin := mittest.GoBinary(t, "./cmd/kadmin")
-	krb5kdc := mittest.GoBinary(t, "./cmd/krb5kdc")
-	r := mittest.NewRealm(t, testRealm)
-	r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
-	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+	r, kdb5util, kadmin, krb5kdc := aliceRealm(t)
 	before := r.Path("before.dump")
 	r.MustRun(t, kdb5util, "dump", before)
 	r.MustRun(t, kadmin, "-q", "addprinc -pw bob-pw bob")
@@ -216,4 +204,18 @@ func TestServesLoadedDatabase(t *testing.T) {
 	if st := proc.Stop(); st == nil || !st.Exited() || st.ExitCode() != 0 {
 		t.Errorf("krb5kdc after SIGTERM: %v, want exit status 0", st)
 	}
+}
+
+// aliceRealm is a realm made with our kdb5util and kadmin, holding alice
+// (password alice-pw), and the programs the tests run on it.
+func aliceRealm(t *testing.T) (r *mittest.Realm, kdb5util, kadmin, krb5kdc string) {
+	t.Helper()
+	mittest.Require(t, "kinit")
+	kdb5util = mittest.GoBinary(t, "./cmd/kdb5util")
+	kadmin = mittest.GoBinary(t, "./cmd/kadmin")
+	krb5kdc = mittest.GoBinary(t, "./cmd/krb5kdc")
+	r = mittest.NewRealm(t, testRealm)
+	r.MustRun(t, kdb5util, "-P", "master-pw", "create", "-s")
+	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
+	return r, kdb5util, kadmin, krb5kdc
 }
