@@ -56,6 +56,23 @@ func (r *Realm) MustRun(t testing.TB, tool string, args ...string) string {
 	return stdout
 }
 
+// Exec is RunStdin for a goroutine other than the test's own, such as a
+// client loop keeping a daemon busy: it neither logs nor fails the test.
+// What RunStdin would fail the test for (a tool that cannot be found or
+// started, one still running after r.Timeout, ctx ending) is its error; a
+// non-zero exit is not an error.
+func (r *Realm) Exec(ctx context.Context, stdin, tool string, args ...string) (stdout, stderr string, exit int, err error) {
+	path, err := LookPath(tool)
+	if err != nil {
+		return "", "", 0, err
+	}
+	res, err := runCommand(ctx, r.Timeout, path, args, r.Env(), r.Dir, strings.NewReader(stdin))
+	if err != nil {
+		err = fmt.Errorf("%s: %w", commandLine(tool, args), err)
+	}
+	return res.stdout, res.stderr, res.exit, err
+}
+
 func (r *Realm) run(t testing.TB, stdin io.Reader, tool string, args []string) (string, string, int) {
 	t.Helper()
 	path, err := LookPath(tool)

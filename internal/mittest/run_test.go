@@ -39,6 +39,22 @@ func TestRun(t *testing.T) {
 	}
 }
 
+func TestExec(t *testing.T) {
+	r := NewRealm(t, "EXEC.TEST")
+	stdout, stderr, exit, err := r.Exec(context.Background(), "secret\n", "sh", "-c", `read x; echo "$x $KRB5_CONFIG"; pwd >&2; exit 2`)
+	if err != nil || exit != 2 || stdout != "secret "+r.KRB5Config+"\n" || stderr != r.Dir+"\n" {
+		t.Errorf("Exec = %q, %q, exit %d, %v", stdout, stderr, exit, err)
+	}
+	if _, _, _, err := r.Exec(context.Background(), "", "no-such-tool-here"); err == nil {
+		t.Error("Exec found a missing tool")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, _, err := r.Exec(ctx, "", "sh", "-c", "sleep 30"); err == nil || !strings.Contains(err.Error(), "sh -c ") {
+		t.Errorf("Exec with a cancelled context: %v, want an error naming the command", err)
+	}
+}
+
 func TestRunTimeoutKillsSession(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := dir + "/child.pid"
