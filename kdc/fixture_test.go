@@ -32,6 +32,7 @@ var testStart = time.Unix(1800000000, 250000000)
 // front of it and a clock the test moves.
 type fixture struct {
 	t     testing.TB
+	realm string
 	ctx   context.Context
 	store *kdb.Store
 	adm   *kadm5.Server
@@ -68,10 +69,16 @@ func (b *logBuffer) take() []string {
 	return l
 }
 
-// newFixture creates the realm as kdb5_util create does (K/M, krbtgt,
-// kadmin/admin, kadmin/changepw) with aes256 and aes128 keys, default
-// flags +preauth, max life 10 h and max renewable life 7 days.
+// newFixture creates realm testRealm as kdb5_util create does (K/M,
+// krbtgt, kadmin/admin, kadmin/changepw) with aes256 and aes128 keys,
+// default flags +preauth, max life 10 h and max renewable life 7 days.
 func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newRealmFixture(t, testRealm)
+}
+
+// newRealmFixture is newFixture for another realm.
+func newRealmFixture(t testing.TB, realm string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := kdb.Create(filepath.Join(t.TempDir(), "principal"))
@@ -79,13 +86,13 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	f := &fixture{t: t, ctx: ctx, store: store, now: testStart, logs: &logBuffer{},
+	f := &fixture{t: t, realm: realm, ctx: ctx, store: store, now: testStart, logs: &logBuffer{},
 		from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
-	params := kadm5.RealmParams{Realm: testRealm, MaxLife: 36000, MaxRenewableLife: 604800,
+	params := kadm5.RealmParams{Realm: realm, MaxLife: 36000, MaxRenewableLife: 604800,
 		Flags:            kdb.AttrRequiresPreAuth,
 		KeySalts:         []krb5x.KeySalt{{Enctype: 18}, {Enctype: 17}},
 		MasterKeyEnctype: 18}
-	mkName := kdb.Name{Components: []string{"K", "M"}, Realm: testRealm}
+	mkName := kdb.Name{Components: []string{"K", "M"}, Realm: realm}
 	key, err := kdb.DeriveMasterKey("master-pw", mkName, 18)
 	if err != nil {
 		t.Fatal(err)
@@ -102,9 +109,9 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.adm = &kadm5.Server{Store: store, MKeys: mkeys, Params: params, Caller: "root/admin@" + testRealm, Now: f.clock}
+	f.adm = &kadm5.Server{Store: store, MKeys: mkeys, Params: params, Caller: "root/admin@" + realm, Now: f.clock}
 	f.db = NewStoreDatabase(store, mkeys)
-	f.h = &Handler{DB: f.db, Realm: testRealm, Now: f.clock, Log: slog.New(f.logs), MaxLife: 10 * time.Hour}
+	f.h = &Handler{DB: f.db, Realm: realm, Now: f.clock, Log: slog.New(f.logs), MaxLife: 10 * time.Hour}
 	return f
 }
 
@@ -125,7 +132,7 @@ func (f *fixture) advance(d time.Duration) {
 func (f *fixture) ts() uint32 { return uint32(f.clock().Unix()) }
 
 func (f *fixture) name(s string) kdb.Name {
-	n, err := kdb.ParseName(s, testRealm)
+	n, err := kdb.ParseName(s, f.realm)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -228,8 +235,8 @@ type request struct {
 // aes128, for the realm's TGT, valid for a day.
 func (f *fixture) asReq(client string) *request {
 	return &request{app: appASReq, options: optForwardable | optRenewableOK,
-		cname: pn(1, strings.Split(client, "/")...), realm: testRealm,
-		sname: pn(2, "krbtgt", testRealm), till: f.ts() + 86400, nonce: 12345,
+		cname: pn(1, strings.Split(client, "/")...), realm: f.realm,
+		sname: pn(2, "krbtgt", f.realm), till: f.ts() + 86400, nonce: 12345,
 		etypes: []int32{18, 17}}
 }
 
@@ -447,14 +454,21 @@ func unixOf(tm time.Time) uint32 {
 // login runs the AS exchange with a password and returns the TGT.
 func (f *fixture) login(client, pw string, mod func(*request)) *asResult {
 	f.t.Helper()
+	return f.loginVia(f.h, client, pw, mod)
+}
+
+// loginVia is login with the request sent to s.
+func (f *fixture) loginVia(s RequestHandler, client, pw string, mod func(*request)) *asResult {
+	f.t.Helper()
 	q := f.asReq(client)
 	if mod != nil {
 		mod(q)
 	}
-	q.padata = append(q.padata, encTS(f.t, passwordKey(f.t, client, pw, q.etypes[0]), f.ts()))
-	reply := f.serve(q.marshal())
-	srv := f.key(q.sname.unparse(testRealm), 18)
-	return decodeASRep(f.t, reply, passwordKey(f.t, client, pw, q.etypes[0]), srv)
+	key := passwordKey(f.t, client+"@"+f.realm, pw, q.etypes[0])
+	q.padata = append(q.padata, encTS(f.t, key, f.ts()))
+	reply := s.ServeKerberos(f.ctx, q.marshal(), f.from, false)
+	srv := f.key(q.sname.unparse(f.realm), 18)
+	return decodeASRep(f.t, reply, key, srv)
 }
 
 // tgsOpts describes the AP-REQ of a TGS-REQ.
@@ -480,7 +494,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	}
 	var a []byte
 	a = asn1der.AppendCtxInt(a, 0, pvno)
-	crealm := testRealm
+	crealm := f.realm
 	if o.crealm != "" {
 		crealm = o.crealm
 	}
@@ -539,7 +553,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 
 // serviceReq is a TGS-REQ body for a service ticket.
 func (f *fixture) serviceReq(service string) *request {
-	return &request{app: appTGSReq, options: optForwardable, realm: testRealm,
+	return &request{app: appTGSReq, options: optForwardable, realm: f.realm,
 		sname: pn(2, strings.Split(service, "/")...), till: f.ts() + 86400, nonce: 999,
 		etypes: []int32{18, 17}}
 }

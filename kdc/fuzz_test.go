@@ -47,8 +47,11 @@ func (p *panicCounter) WithGroup(string) slog.Handler      { return p }
 // to mutate: AS-REQs with and without preauthentication, TGS-REQs with
 // and without subkey, renewals, validation, forwarding, user-to-user.
 type fuzzRealm struct {
-	f      *fixture
-	h      *Handler
+	f *fixture
+	h *Handler
+	// realms routes between h and a Handler for otherRealm over the
+	// same principals.
+	realms *Realms
 	panics *panicCounter
 	seeds  map[string][][]byte
 	// builders rebuild a seed from a request whose fields a mutation
@@ -135,25 +138,32 @@ func newFuzzRealm(t testing.TB) *fuzzRealm {
 		{*aq, tgsBuild(tgt, tgsOpts{subkey: &subkey})},
 	}
 	pc := &panicCounter{}
-	h := &Handler{DB: newMemDB(t, f), Realm: testRealm, Now: f.clock, Log: slog.New(pc)}
-	return &fuzzRealm{f: f, h: h, panics: pc, builders: builders, seeds: map[string][][]byte{
+	db := newMemDB(t, f)
+	h := &Handler{DB: db, Realm: testRealm, Now: f.clock, Log: slog.New(pc)}
+	other := &Handler{DB: db, Realm: otherRealm, Now: f.clock, Log: slog.New(pc)}
+	realms, err := NewRealms(slog.New(pc), h, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fuzzRealm{f: f, h: h, realms: realms, panics: pc, builders: builders, seeds: map[string][][]byte{
 		"FuzzASReq":  {asPlain, asPA, open.marshal(), lockedReq.marshal()},
 		"FuzzTGSReq": {svc, svcNoSub, renew, fwd, validate, u2u, authz},
 	}}
 }
 
-// check serves one input and fails on a recovered panic or a reply that
-// is neither a KDC reply nor a KRB-ERROR.
-func (r *fuzzRealm) check(t testing.TB, in []byte, tcp bool) []byte {
-	reply, err := r.try(in, tcp)
+// check serves one input through s (the realm's Handler or the Realms)
+// and fails on a recovered panic or a reply that is neither a KDC reply
+// nor a KRB-ERROR.
+func (r *fuzzRealm) check(t testing.TB, s RequestHandler, in []byte, tcp bool) []byte {
+	reply, err := r.try(s, in, tcp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return reply
 }
 
-func (r *fuzzRealm) try(in []byte, tcp bool) ([]byte, error) {
-	reply := r.h.ServeKerberos(context.Background(), in, r.f.from, tcp)
+func (r *fuzzRealm) try(s RequestHandler, in []byte, tcp bool) ([]byte, error) {
+	reply := s.ServeKerberos(context.Background(), in, r.f.from, tcp)
 	r.panics.mu.Lock()
 	p := r.panics.panics
 	r.panics.panics = nil
@@ -183,13 +193,13 @@ func addSeeds(f *testing.F, r *fuzzRealm, names ...string) {
 func FuzzASReq(f *testing.F) {
 	r := newFuzzRealm(f)
 	addSeeds(f, r, "FuzzASReq")
-	f.Fuzz(func(t *testing.T, in []byte) { r.check(t, in, false) })
+	f.Fuzz(func(t *testing.T, in []byte) { r.check(t, r.h, in, false) })
 }
 
 func FuzzTGSReq(f *testing.F) {
 	r := newFuzzRealm(f)
 	addSeeds(f, r, "FuzzTGSReq")
-	f.Fuzz(func(t *testing.T, in []byte) { r.check(t, in, true) })
+	f.Fuzz(func(t *testing.T, in []byte) { r.check(t, r.h, in, true) })
 }
 
 func FuzzHandler(f *testing.F) {
@@ -198,7 +208,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0x6a, 0x80})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r.check(t, in, false)
+		r.check(t, r.h, in, false)
+		r.check(t, r.realms, in, true)
+		// Realms reads the server's realm without the full decoder: the
+		// two must agree on every request the full decoder accepts.
+		realm, ok := serverRealm(in)
+		if req, _, err := decodeRequest(in); err == nil && req.Body.SName != nil && (!ok || realm != req.Body.Realm) {
+			t.Fatalf("input %x: serverRealm %q, %v; the request's realm is %q", in, realm, ok, req.Body.Realm)
+		}
 		// The decoders on their own.
 		for _, app := range []int{appASReq, appTGSReq} {
 			if req, err := parseKDCReq(in, app); err == nil {
@@ -261,7 +278,7 @@ func mutate(rng *rand.Rand, seed, other []byte) []byte {
 // enctypes, times, names, realm, addresses, padata, additional tickets.
 func mutateFields(rng *rand.Rand, q request, now uint32, tickets [][]byte) *request {
 	names := []*principalName{nil, pn(1, "alice"), pn(1, "bob"), pn(2, "host", "svc"), pn(2, "krbtgt", testRealm),
-		pn(2, "krbtgt", "OTHER.TEST"), pn(1, "WELLKNOWN", "ANONYMOUS"), pn(1), pn(1, ""), pn(10, "alice@KDC.TEST"), pn(1, "locked"), pn(1, "open")}
+		pn(2, "krbtgt", otherRealm), pn(1, "WELLKNOWN", "ANONYMOUS"), pn(1), pn(1, ""), pn(10, "alice@KDC.TEST"), pn(1, "locked"), pn(1, "open")}
 	times := []uint32{0, now, now - 301, now + 301, now + 86400, now + 30*86400, 1, 0xffffffff, 0x7fffffff}
 	etypes := []int32{-1, 0, 1, 3, 16, 17, 18, 19, 20, 23, 24, 25, 26, 65, -128}
 	for n := 1 + rng.IntN(3); n > 0; n-- {
@@ -284,7 +301,7 @@ func mutateFields(rng *rand.Rand, q request, now uint32, tickets [][]byte) *requ
 		case 7:
 			q.sname = names[rng.IntN(len(names))]
 		case 8:
-			q.realm = []string{testRealm, "OTHER.TEST", "", "kdc.test"}[rng.IntN(4)]
+			q.realm = []string{testRealm, otherRealm, "", "kdc.test"}[rng.IntN(4)]
 		case 9:
 			q.addrs = []hostAddress{{Type: int32(rng.IntN(30)), Addr: []byte{127, 0, 0, 1}}}
 			q.haveAddrs = rng.IntN(2) == 0
@@ -310,7 +327,8 @@ func mutateFields(rng *rand.Rand, q request, now uint32, tickets [][]byte) *requ
 }
 
 // TestMutatedRequests feeds 100,000 mutations of valid requests through the
-// handler: none may panic, and every reply must be a KDC message.
+// handler, half of them by way of a two-realm Realms: none may panic, and
+// every reply must be a KDC message.
 func TestMutatedRequests(t *testing.T) {
 	r := newFuzzRealm(t)
 	var seeds [][]byte
@@ -347,7 +365,13 @@ func TestMutatedRequests(t *testing.T) {
 					b := r.builders[rng.IntN(len(r.builders))]
 					in = b.build(mutateFields(rng, b.q, r.f.ts(), tickets))
 				}
-				reply, err := r.try(in, i%2 == 0)
+				// Every other pair of requests goes through the
+				// Realms, which the realm mutations route.
+				var via RequestHandler = r.h
+				if i%4 >= 2 {
+					via = r.realms
+				}
+				reply, err := r.try(via, in, i%2 == 0)
 				switch {
 				case err != nil:
 					mu.Lock()

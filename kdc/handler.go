@@ -1,10 +1,10 @@
 // Package kdc is the Kerberos Key Distribution Center: an engine that maps
 // one AS-REQ or TGS-REQ to its reply (Handler, with the principal database
-// behind the small Database interface) and a UDP and TCP transport around
-// it (Server). It follows MIT krb5 1.20's krb5kdc: the same checks in the
-// same order, the same error codes and e-text, the same ticket times and
-// flags, the same log lines, so that MIT clients and services cannot tell
-// the two apart.
+// behind the small Database interface; Realms when one KDC serves several
+// realms) and a UDP and TCP transport around it (Server). It follows MIT
+// krb5 1.20's krb5kdc: the same checks in the same order, the same error
+// codes and e-text, the same ticket times and flags, the same log lines, so
+// that MIT clients and services cannot tell the two apart.
 //
 // Not implemented, as MIT's default build would need plugins or
 // configuration for them anyway: FAST armor, PKINIT, SPAKE, OTP, S4U2Self
@@ -50,9 +50,10 @@ const (
 type Handler struct {
 	// DB is the principal database.
 	DB Database
-	// Realm is the realm served. As MIT's krb5kdc with one realm, the
-	// KDC answers requests naming any realm from it: a name in another
-	// realm is simply not found.
+	// Realm is the realm served. Alone, as MIT's krb5kdc with one
+	// realm, a Handler answers requests naming any realm: a name in
+	// another realm is simply not found. Realms sends each Handler the
+	// requests for its own realm.
 	Realm string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -232,29 +233,26 @@ func (h *Handler) ServeKerberos(ctx context.Context, req []byte, from net.Addr, 
 	var err error
 	resp, err = h.dispatch(rs, req)
 	if err != nil {
-		proto := "udp"
-		if tcp {
-			proto = "tcp"
-		}
-		h.logError(fmt.Sprintf("%v - while dispatching (%s)", err, proto))
+		h.logError(dispatchFailure(err, tcp))
 		return nil
 	}
 	return h.sized(resp, tcp, rs)
 }
 
-// dispatch decodes the request and runs the exchange, as MIT's dispatch():
-// TGS-REQs first, as they are the more common. An error means no reply.
-func (h *Handler) dispatch(rs *requestState, msg []byte) ([]byte, error) {
-	var app int
-	switch {
-	case isApp(msg, appTGSReq):
-		app = appTGSReq
-	case isApp(msg, appASReq):
-		app = appASReq
-	default:
-		return nil, errors.New("Invalid message type")
+// dispatchFailure is the line MIT's transport logs for a request that gets
+// no reply because of err (net-server.c's com_err "while dispatching").
+func dispatchFailure(err error, tcp bool) string {
+	proto := "udp"
+	if tcp {
+		proto = "tcp"
 	}
-	req, err := parseKDCReq(msg, app)
+	return fmt.Sprintf("%v - while dispatching (%s)", err, proto)
+}
+
+// dispatch decodes the request and runs the exchange, as MIT's dispatch().
+// An error means no reply.
+func (h *Handler) dispatch(rs *requestState, msg []byte) ([]byte, error) {
+	req, app, err := decodeRequest(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +261,33 @@ func (h *Handler) dispatch(rs *requestState, msg []byte) ([]byte, error) {
 		return h.processTGS(rs, msg)
 	}
 	return h.processAS(rs, msg)
+}
+
+// errMsgType is MIT's KRB5KRB_AP_ERR_MSG_TYPE for a message that is neither
+// an AS-REQ nor a TGS-REQ.
+var errMsgType = errors.New("Invalid message type")
+
+// requestApp tells a TGS-REQ from an AS-REQ by its tag, TGS-REQs first as
+// MIT's dispatch() tries them, as they are the more common.
+func requestApp(msg []byte) (int, error) {
+	switch {
+	case isApp(msg, appTGSReq):
+		return appTGSReq, nil
+	case isApp(msg, appASReq):
+		return appASReq, nil
+	}
+	return 0, errMsgType
+}
+
+// decodeRequest decodes an AS-REQ or TGS-REQ and returns it with its
+// application tag.
+func decodeRequest(msg []byte) (*kdcReq, int, error) {
+	app, err := requestApp(msg)
+	if err != nil {
+		return nil, 0, err
+	}
+	req, err := parseKDCReq(msg, app)
+	return req, app, err
 }
 
 // sized turns a reply too large for a UDP datagram into

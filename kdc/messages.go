@@ -146,11 +146,7 @@ func (r *kdcReq) findPA(t int32) *paData {
 // KDC_ERR_BAD_PVNO, a decoding failure), the msg-type is read but only
 // checked later.
 func parseKDCReq(der []byte, app int) (*kdcReq, error) {
-	top, err := asn1der.TopLevel(der, app)
-	if err != nil {
-		return nil, err
-	}
-	f, err := asn1der.Sequence(top.Content, asn1der.Tags(1, 2, 3, 4), asn1der.Tags(1, 2, 4))
+	f, err := kdcReqFields(der, app)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +173,16 @@ func parseKDCReq(der []byte, app int) (*kdcReq, error) {
 	return r, nil
 }
 
+// kdcReqFields splits an AS-REQ or TGS-REQ into its fields: pvno [1],
+// msg-type [2], padata [3] (nil when absent) and req-body [4].
+func kdcReqFields(der []byte, app int) (asn1der.Fields, error) {
+	top, err := asn1der.TopLevel(der, app)
+	if err != nil {
+		return asn1der.Fields{}, err
+	}
+	return asn1der.Sequence(top.Content, asn1der.Tags(1, 2, 3, 4), asn1der.Tags(1, 2, 4))
+}
+
 // errBadPVNO is MIT's KRB5KDC_ERR_BAD_PVNO from the decoder.
 var errBadPVNO error = &asn1der.Error{Text: "Requested protocol version not supported"}
 
@@ -201,8 +207,14 @@ func parsePADataSeq(b []byte) ([]paData, error) {
 	return out, err
 }
 
+// reqBodyFields splits a KDC-REQ-BODY into its fields, [0] kdc-options
+// to [11] additional-tickets, nil when absent.
+func reqBodyFields(b []byte) (asn1der.Fields, error) {
+	return asn1der.Sequence(b, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), asn1der.Tags(0, 2, 5, 7, 8))
+}
+
 func parseReqBody(b []byte, body *reqBody) error {
-	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), asn1der.Tags(0, 2, 5, 7, 8))
+	f, err := reqBodyFields(b)
 	if err != nil {
 		return err
 	}

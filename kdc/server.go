@@ -33,13 +33,24 @@ const (
 	defaultKDCPort = "88"
 )
 
-// Server serves a Handler over UDP and TCP: each UDP datagram is a request
-// and its reply one datagram back; each TCP connection carries one
+// RequestHandler answers the requests a Server receives: a *Handler for
+// one realm, *Realms for several.
+type RequestHandler interface {
+	// ServeKerberos returns the reply to one request, nil for none; see
+	// Handler.ServeKerberos.
+	ServeKerberos(ctx context.Context, req []byte, from net.Addr, tcp bool) []byte
+	// TooLongError is the reply to a TCP request longer than the
+	// transport reads.
+	TooLongError() []byte
+}
+
+// Server serves a RequestHandler over UDP and TCP: each UDP datagram is a
+// request and its reply one datagram back; each TCP connection carries one
 // request and its reply, each prefixed with its length as four bytes
 // big-endian (RFC 4120 §7.2.2), and is then closed, as MIT's KDC does.
 type Server struct {
 	// Handler answers the requests.
-	Handler *Handler
+	Handler RequestHandler
 	// Log receives transport errors; nothing is logged when nil.
 	Log *slog.Logger
 	// UDPWorkers is how many goroutines read and answer datagrams on
@@ -234,9 +245,37 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
+// listenAddrs turns kdc_listen or kdc_tcp_listen entries, of one realm or
+// several, into the addresses to bind, as MIT's loop_add_address: an
+// address named twice (by two realms sharing a port) is bound once, and a
+// wildcard address (a bare port) covers the addresses on its port, which
+// are not bound beside it.
+func listenAddrs(specs []string) []string {
+	addrs := make([]string, len(specs))
+	wildcard := map[string]bool{}
+	for i, spec := range specs {
+		addrs[i] = ListenAddr(spec)
+		if host, port, _ := net.SplitHostPort(addrs[i]); host == "" {
+			wildcard[port] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		host, port, _ := net.SplitHostPort(a)
+		if seen[a] || (host != "" && wildcard[port]) {
+			continue
+		}
+		seen[a] = true
+		out = append(out, a)
+	}
+	return out
+}
+
 // ListenAndServe listens on the UDP and TCP addresses (kdc_listen and
-// kdc_tcp_listen entries, see ListenAddr) and serves until ctx is done or
-// a socket fails. ready, if not nil, is called once every socket listens.
+// kdc_tcp_listen entries, see ListenAddr; each distinct address once, see
+// listenAddrs) and serves until ctx is done or a socket fails. ready, if
+// not nil, is called once every socket listens.
 func (s *Server) ListenAndServe(ctx context.Context, udp, tcp []string, ready func()) error {
 	var pcs []net.PacketConn
 	var ls []net.Listener
@@ -248,16 +287,16 @@ func (s *Server) ListenAndServe(ctx context.Context, udp, tcp []string, ready fu
 			l.Close()
 		}
 	}
-	for _, a := range udp {
-		pc, err := net.ListenPacket("udp", ListenAddr(a))
+	for _, a := range listenAddrs(udp) {
+		pc, err := net.ListenPacket("udp", a)
 		if err != nil {
 			closeAll()
 			return err
 		}
 		pcs = append(pcs, pc)
 	}
-	for _, a := range tcp {
-		l, err := net.Listen("tcp", ListenAddr(a))
+	for _, a := range listenAddrs(tcp) {
+		l, err := net.Listen("tcp", a)
 		if err != nil {
 			closeAll()
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -242,6 +243,28 @@ func TestListenAddr(t *testing.T) {
 	} {
 		if got := ListenAddr(in); got != want {
 			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestListenAddrs checks which addresses the listen entries of several
+// realms bind, as MIT's loop_add_address keeps them.
+func TestListenAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		specs, want []string
+	}{
+		{nil, nil},
+		{[]string{"127.0.0.1:1088"}, []string{"127.0.0.1:1088"}},
+		// Two realms on one port: bound once.
+		{[]string{"127.0.0.1:1088", "127.0.0.1:1088", "127.0.0.1:2088"}, []string{"127.0.0.1:1088", "127.0.0.1:2088"}},
+		{[]string{"88", "750", "88"}, []string{":88", ":750"}},
+		// The wildcard address covers the others on its port, before or
+		// after it, and no other port.
+		{[]string{"127.0.0.1:88", "1088", "88", "[::1]:88", "127.0.0.1:1089"}, []string{":1088", ":88", "127.0.0.1:1089"}},
+		{[]string{"127.0.0.1", "127.0.0.1:88"}, []string{"127.0.0.1:88"}},
+	} {
+		if got := listenAddrs(tc.specs); !slices.Equal(got, tc.want) {
+			t.Errorf("listenAddrs(%q) = %q, want %q", tc.specs, got, tc.want)
 		}
 	}
 }

@@ -117,25 +117,40 @@ func TestMITClients(t *testing.T) {
 // TestBadCommandLine compares our usage message and exit status with MIT's
 // krb5kdc for command lines getopt rejects.
 func TestBadCommandLine(t *testing.T) {
+	mit, ours := mitAndOurs(t)
+	r := mittest.NewRealm(t, testRealm)
+	for _, args := range [][]string{{"-Z"}, {"-p"}, {"-n", "-w"}, {"-q", "-n"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			compareWithMIT(t, r, mit, ours, args...)
+		})
+	}
+}
+
+// mitAndOurs returns the paths of MIT's krb5kdc and ours.
+func mitAndOurs(t *testing.T) (mit, ours string) {
+	t.Helper()
 	mittest.Require(t, "krb5kdc")
-	ours := mittest.GoBinary(t, "./cmd/krb5kdc")
 	mit, err := mittest.LookPath("krb5kdc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := mittest.NewRealm(t, testRealm)
-	for _, args := range [][]string{{"-Z"}, {"-p"}, {"-n", "-w"}, {"-q", "-n"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			mitOut, mitErr, mitExit := r.Run(t, mit, args...)
-			out, errOut, exit := r.Run(t, ours, args...)
-			// Both name themselves by the base name of argv[0].
-			mitErr = strings.ReplaceAll(mitErr, filepath.Dir(mit)+"/", "")
-			if out != mitOut || errOut != mitErr || exit != mitExit {
-				t.Errorf("krb5kdc %v:\nours: exit %d, stdout %q, stderr %q\nMIT:  exit %d, stdout %q, stderr %q",
-					args, exit, out, errOut, mitExit, mitOut, mitErr)
-			}
-		})
+	return mit, mittest.GoBinary(t, "./cmd/krb5kdc")
+}
+
+// compareWithMIT runs MIT's krb5kdc and ours with args in r, and fails the
+// test unless both write the same and exit with the same status. It
+// returns MIT's standard error and exit status.
+func compareWithMIT(t *testing.T, r *mittest.Realm, mit, ours string, args ...string) (stderr string, exit int) {
+	t.Helper()
+	mitOut, mitErr, mitExit := r.Run(t, mit, args...)
+	out, errOut, exit := r.Run(t, ours, args...)
+	// Both name themselves by the base name of argv[0].
+	mitErr = strings.ReplaceAll(mitErr, filepath.Dir(mit)+"/", "")
+	if out != mitOut || errOut != mitErr || exit != mitExit {
+		t.Errorf("krb5kdc %v:\nours: exit %d, stdout %q, stderr %q\nMIT:  exit %d, stdout %q, stderr %q",
+			args, exit, out, errOut, mitExit, mitOut, mitErr)
 	}
+	return mitErr, mitExit
 }
 
 // TestDetach starts krb5kdc without -n: the command returns once the

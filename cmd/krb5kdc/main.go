@@ -1,6 +1,7 @@
 // Command krb5kdc is krb5prop's twin of MIT's krb5kdc: it answers AS and
-// TGS requests for a realm over UDP and TCP from the database kdb5util and
-// kadmin maintain, with MIT's command line, configuration and log files.
+// TGS requests for one realm or several over UDP and TCP from the
+// databases kdb5util and kadmin maintain, with MIT's command line,
+// configuration and log files.
 package main
 
 import (
@@ -36,14 +37,69 @@ const optstring = "x:r:d:mM:k:R:e:P:p:s:nw:4:T:X3"
 
 // options are krb5kdc's command line.
 type options struct {
-	prog                                string // base name of argv[0], which MIT's messages start with
-	realms                              []string
-	dbName, mkeyName, mkeyType, pidFile string
-	port                                string
-	dbArgs                              []string
-	fromKeyboard, noFork                bool
-	workers                             int
-	timeOffset                          time.Duration
+	prog string // base name of argv[0], which MIT's messages start with
+	// realms are the realms to serve, in command-line order; one with
+	// an empty name, the default realm, when there is no -r.
+	realms                      []realmArgs
+	mkeyName, mkeyType, pidFile string
+	port                        string
+	fromKeyboard, noFork        bool
+	workers                     int
+	timeOffset                  time.Duration
+}
+
+// realmArgs is a realm to serve and the options that name its database.
+type realmArgs struct {
+	name   string   // -r; empty for the default realm
+	dbName string   // -d
+	dbArgs []string // -x
+}
+
+// realmFlags reads -r, -d and -x in command-line order, as MIT's krb5kdc
+// does: it opens each -r realm as soon as it reads it, with the -d and -x
+// given since the previous -r, and then starts those afresh; with no -r
+// they are the default realm's, after the last -r nobody's. A realm named
+// again is served once, and the -d and -x before it wait for the next -r.
+// (MIT keeps the path of the first -d for every later -d, a slip not
+// copied.) -M, -k, -m and -p apply to every realm wherever they stand;
+// MIT applies them only to the realms named after them.
+type realmFlags struct {
+	realms  []realmArgs
+	pending realmArgs
+}
+
+func (f *realmFlags) realm(name string) {
+	for _, r := range f.realms {
+		if r.name == name {
+			return
+		}
+	}
+	f.pending.name = name
+	f.realms = append(f.realms, f.pending)
+	f.pending = realmArgs{}
+}
+
+func (f *realmFlags) dbName(path string) { f.pending.dbName = path }
+
+func (f *realmFlags) dbArg(arg string) { f.pending.dbArgs = append(f.pending.dbArgs, arg) }
+
+// list returns the realms to serve.
+func (f *realmFlags) list() []realmArgs {
+	if len(f.realms) == 0 {
+		return []realmArgs{f.pending}
+	}
+	return f.realms
+}
+
+// optionFunc is a flag.Value that passes each value of its option to the
+// function, in command-line order.
+type optionFunc func(string)
+
+func (optionFunc) String() string { return "" }
+
+func (f optionFunc) Set(v string) error {
+	f(v)
+	return nil
 }
 
 // parseArgs reads MIT's krb5kdc command line. Operands are ignored, as
@@ -55,13 +111,14 @@ func parseArgs(prog string, args []string) (options, error) {
 		return o, err
 	}
 	var workers, offset string
+	var rf realmFlags
 	app := &cli.App{
 		Name: "krb5kdc", HideHelp: true, HideHelpCommand: true, HideVersion: true,
 		Writer: io.Discard, ErrWriter: io.Discard,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "x"},
-			&cli.StringSliceFlag{Name: "r"},
-			&cli.StringFlag{Name: "d", Destination: &o.dbName},
+			&cli.GenericFlag{Name: "x", Value: optionFunc(rf.dbArg)},
+			&cli.GenericFlag{Name: "r", Value: optionFunc(rf.realm)},
+			&cli.GenericFlag{Name: "d", Value: optionFunc(rf.dbName)},
 			&cli.BoolFlag{Name: "m", Destination: &o.fromKeyboard},
 			&cli.StringFlag{Name: "M", Destination: &o.mkeyName},
 			&cli.StringFlag{Name: "k", Destination: &o.mkeyType},
@@ -77,9 +134,8 @@ func parseArgs(prog string, args []string) (options, error) {
 			&cli.BoolFlag{Name: "X"},
 			&cli.BoolFlag{Name: "3"},
 		},
-		Action: func(c *cli.Context) error {
-			o.dbArgs = c.StringSlice("x")
-			o.realms = c.StringSlice("r")
+		Action: func(*cli.Context) error {
+			o.realms = rf.list()
 			return nil
 		},
 	}

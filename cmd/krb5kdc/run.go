@@ -15,17 +15,12 @@ import (
 	"github.com/krb5prop/krb5prop/internal/realm"
 	"github.com/krb5prop/krb5prop/kdb"
 	"github.com/krb5prop/krb5prop/kdc"
+	"github.com/krb5prop/krb5prop/profile"
 )
 
 // run is krb5kdc after its command line was read; it returns the exit
 // status.
 func run(ctx context.Context, o options) int {
-	if len(o.realms) > 1 {
-		// MIT serves several realms from one process; our Handler serves
-		// one. Refuse rather than silently drop a realm.
-		fmt.Fprintf(os.Stderr, "%s: serving more than one realm (-r %s) is not supported\n", o.prog, o.realms[1])
-		return 1
-	}
 	act, err := daemon.Detect()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
@@ -66,7 +61,7 @@ func run(ctx context.Context, o options) int {
 		}
 	}()
 
-	srv := &kdc.Server{Handler: k.h, Log: log, UDPWorkers: o.workers}
+	srv := &kdc.Server{Handler: k.realms, Log: log, UDPWorkers: o.workers}
 	started := func() {
 		if o.pidFile != "" {
 			if err := daemon.WritePIDFile(o.pidFile); err != nil {
@@ -100,34 +95,39 @@ func run(ctx context.Context, o options) int {
 	return 0
 }
 
-// kdcProcess is a configured KDC: its engine, database, logs and
+// kdcProcess is a configured KDC: its engine, databases, logs and
 // addresses.
 type kdcProcess struct {
-	h        *kdc.Handler
+	realms   *kdc.Realms
 	log      *slog.Logger
 	sinks    *logSinks
-	store    *kdb.Store
-	udp, tcp []string
+	stores   []*kdb.Store
+	udp, tcp []string // every realm's, as the Server binds each once
 }
 
 func (k *kdcProcess) close() {
-	k.store.Close()
+	for _, s := range k.stores {
+		s.Close()
+	}
 	k.sinks.Close()
 }
 
-// newKDC reads the profile, opens the logs, the database and its master
-// key, and configures the handler, as MIT's init_realm does.
+// newKDC reads the profile, opens the logs, and opens each realm as MIT's
+// init_realm does.
 func newKDC(ctx context.Context, o options) (*kdcProcess, error) {
-	ro := realm.Options{DBName: o.dbName, DBArgs: o.dbArgs, MKeyName: o.mkeyName,
-		MKeyType: o.mkeyType, FromKeyboard: o.fromKeyboard, Env: os.Getenv}
-	if len(o.realms) == 1 {
-		ro.Realm = o.realms[0]
-	}
-	cfg, err := realm.Load(ro)
+	prof, err := profile.LoadKDC(profile.Env(os.Getenv))
 	if err != nil {
 		return nil, err
 	}
-	logging, err := cfg.Profile.Logging("kdc")
+	cfgs := make([]*realm.Config, len(o.realms))
+	for i, ra := range o.realms {
+		cfgs[i], err = realm.Resolve(prof, realm.Options{Realm: ra.name, DBName: ra.dbName, DBArgs: ra.dbArgs,
+			MKeyName: o.mkeyName, MKeyType: o.mkeyType, FromKeyboard: o.fromKeyboard})
+		if err != nil {
+			return nil, err
+		}
+	}
+	logging, err := prof.Logging("kdc")
 	if err != nil {
 		return nil, err
 	}
@@ -136,61 +136,75 @@ func newKDC(ctx context.Context, o options) (*kdcProcess, error) {
 		return nil, err
 	}
 	k := &kdcProcess{log: log, sinks: sinks}
-	fail := func(err error) (*kdcProcess, error) {
-		log.Error(fmt.Sprintf("%v while initializing database for realm %s", err, cfg.Realm))
-		if k.store != nil {
-			k.store.Close()
-		}
-		sinks.Close()
-		return nil, fmt.Errorf("cannot initialize realm %s - see log file for details", cfg.Realm)
-	}
-	rs, err := cfg.Profile.Realm(cfg.Realm)
-	if err != nil {
-		return fail(err)
-	}
-	kd, err := cfg.Profile.KDCDefaults()
-	if err != nil {
-		return fail(err)
-	}
-	skew, err := cfg.Profile.ClockSkew()
-	if err != nil {
-		return fail(err)
-	}
-	if k.store, err = kdb.Open(cfg.DBName, kdb.ReadOnly); err != nil {
-		return fail(err)
-	}
 	var in *prompt.Reader
 	if o.fromKeyboard {
 		in = prompt.New(os.Stdin, os.Stderr)
 	}
-	mkeys, err := cfg.FetchMasterKeys(ctx, k.store, in)
+	hs := make([]*kdc.Handler, len(cfgs))
+	for i, cfg := range cfgs {
+		if hs[i], err = k.openRealm(ctx, o, cfg, in); err != nil {
+			log.Error(fmt.Sprintf("%v while initializing database for realm %s", err, cfg.Realm))
+			k.close()
+			return nil, fmt.Errorf("cannot initialize realm %s - see log file for details", cfg.Realm)
+		}
+	}
+	if k.realms, err = kdc.NewRealms(log, hs...); err != nil {
+		k.close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// openRealm opens the realm's database and master key and returns the
+// handler configured from its settings; the realm's addresses join k's.
+func (k *kdcProcess) openRealm(ctx context.Context, o options, cfg *realm.Config, in *prompt.Reader) (*kdc.Handler, error) {
+	rs, err := cfg.Profile.Realm(cfg.Realm)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	k.h = &kdc.Handler{DB: kdc.NewStoreDatabase(k.store, mkeys), Log: log}
-	k.h.Configure(rs, kd)
-	if skew > 0 {
-		k.h.ClockSkew = skew
+	kd, err := cfg.Profile.KDCDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if o.timeOffset != 0 {
-		// -T: act as if the clock were off by this much (MIT's test aid).
-		k.h.Now = func() time.Time { return time.Now().Add(o.timeOffset) }
+	skew, err := cfg.Profile.ClockSkew()
+	if err != nil {
+		return nil, err
 	}
-	k.udp, k.tcp = rs.KDCListen, rs.KDCTCPListen
+	udp, tcp := rs.KDCListen, rs.KDCTCPListen
 	if o.port != "" {
 		// -p replaces the [kdcdefaults] ports; a realm's own kdc_listen
 		// (or kdc_ports) still wins, as in MIT's init_realm.
 		if !hasRealmSetting(cfg, "kdc_listen", "kdc_ports") {
-			k.udp = []string{o.port}
+			udp = []string{o.port}
 		}
 		if !hasRealmSetting(cfg, "kdc_tcp_listen", "kdc_tcp_ports") {
-			k.tcp = []string{o.port}
+			tcp = []string{o.port}
 		}
 	}
-	if len(k.udp) == 0 && len(k.tcp) == 0 {
-		return fail(errors.New("no ports to listen on"))
+	if len(udp) == 0 && len(tcp) == 0 {
+		return nil, errors.New("no ports to listen on")
 	}
-	return k, nil
+	store, err := kdb.Open(cfg.DBName, kdb.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	mkeys, err := cfg.FetchMasterKeys(ctx, store, in)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	k.stores = append(k.stores, store)
+	k.udp, k.tcp = append(k.udp, udp...), append(k.tcp, tcp...)
+	h := &kdc.Handler{DB: kdc.NewStoreDatabase(store, mkeys), Log: k.log}
+	h.Configure(rs, kd)
+	if skew > 0 {
+		h.ClockSkew = skew
+	}
+	if o.timeOffset != 0 {
+		// -T: act as if the clock were off by this much (MIT's test aid).
+		h.Now = func() time.Time { return time.Now().Add(o.timeOffset) }
+	}
+	return h, nil
 }
 
 // hasRealmSetting reports whether the realm's [realms] entry sets one of

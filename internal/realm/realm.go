@@ -54,11 +54,17 @@ type Config struct {
 // Load reads the profile (kdc.conf files first, then krb5.conf files, as
 // KDC-side programs merge them) and resolves the realm.
 func Load(opts Options) (*Config, error) {
-	env := profile.Env(opts.Env)
-	prof, err := profile.LoadKDC(env)
+	prof, err := profile.LoadKDC(profile.Env(opts.Env))
 	if err != nil {
 		return nil, err
 	}
+	return Resolve(prof, opts)
+}
+
+// Resolve resolves the realm from a profile already read, for a program
+// that opens several realms from one profile (krb5kdc -r A -r B); opts.Env
+// is not used.
+func Resolve(prof *profile.Profile, opts Options) (*Config, error) {
 	name := opts.Realm
 	if name == "" {
 		name, _ = prof.DefaultRealm()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/krb5prop/krb5prop/profile"
 )
 
 func writeConf(t *testing.T, kdc, krb5 string) func(string) string {
@@ -76,5 +78,36 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(Options{Env: env, Realm: "R.TEST", MKeyName: "a@b"}); err == nil {
 		t.Error("malformed master key name accepted")
+	}
+}
+
+// TestResolveSeveral resolves two realms from one profile, as krb5kdc -r
+// A -r B does: each gets its own database, stash and settings.
+func TestResolveSeveral(t *testing.T) {
+	env := writeConf(t, kdcConf+`[realms]
+    S.TEST = {
+        database_name = /db/s-principal
+        key_stash_file = /db/s-stash
+        max_life = 5h
+    }
+`, "[libdefaults]\n default_realm = R.TEST\n")
+	prof, err := profile.LoadKDC(profile.Env(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(prof, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Resolve(prof, Options{Realm: "S.TEST", DBName: "/x/s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Realm != "R.TEST" || r.DBName != "/db/principal" || r.StashFile != "/db/stash" || r.Params.MaxLife != 36000 {
+		t.Errorf("default realm: %+v", r)
+	}
+	if s.Realm != "S.TEST" || s.DBName != "/x/s" || s.StashFile != "/db/s-stash" || s.Params.MaxLife != 18000 ||
+		s.MKeyName.String() != "K/M@S.TEST" || s.Profile != prof {
+		t.Errorf("second realm: %+v", s)
 	}
 }
