@@ -3,6 +3,7 @@
 //
 //	go run ./bench -n 1000,100000,1000000          # kdb5_util dump and load
 //	go run ./bench -prop -n 100000,1000000         # kprop to kpropd
+//	go run ./bench -kdc -n 100000                  # krb5kdc under load
 //
 // The first times dump and load of synthetic realms of the given sizes
 // (every principal with aes256 and aes128 keys and kadmin's four tl-data
@@ -10,7 +11,11 @@
 // prints the median wall time and the peak RSS of each. The second times
 // propagation: MIT kprop to MIT kpropd and ours to ours, the transfer alone
 // (the replica's kpropd runs /bin/true instead of loading) and end to end
-// (dump, send, load, acknowledgement).
+// (dump, send, load, acknowledgement). The third runs MIT's krb5kdc and
+// ours on the same database and drives each with the same load generator
+// (gokrb5's client messages: AS with preauthentication, TGS with a cached
+// TGT, at several numbers of concurrent clients), printing requests per
+// second, latency, KDC CPU time per request and the KDC's peak RSS.
 //
 // Everything happens in a temporary directory with private KRB5_CONFIG and
 // KRB5_KDC_PROFILE; each realm is built once per size as a dump file both
@@ -44,10 +49,18 @@ func main() {
 	mit := flag.String("mit", "", "MIT's kdb5_util (default: looked up in PATH and /usr/sbin)")
 	keep := flag.Bool("keep", false, "keep the work directory")
 	prop := flag.Bool("prop", false, "measure kprop to kpropd instead of dump and load")
+	kdc := flag.Bool("kdc", false, "measure krb5kdc instead of dump and load")
+	flag.StringVar(&kdcFlags.clients, "clients", "1,4,16", "with -kdc: comma-separated numbers of concurrent clients")
+	flag.DurationVar(&kdcFlags.duration, "duration", 5*time.Second, "with -kdc: how long each measurement lasts")
+	flag.IntVar(&kdcFlags.mitWorkers, "mit-workers", 0, "with -kdc: run MIT's krb5kdc with -w N (0: one process, its default)")
+	flag.BoolVar(&kdcFlags.pac, "pac", false, "with -kdc: let MIT's KDC add PACs, its 1.20 default (ours never adds one)")
 	flag.Parse()
 	do := run
-	if *prop {
+	switch {
+	case *prop:
 		do = runProp
+	case *kdc:
+		do = runKDC
 	}
 	if err := do(*sizes, *runs, *ours, *mit, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -68,39 +81,26 @@ func (r result) median() time.Duration {
 }
 
 func run(sizesFlag string, runs int, ours, mit string, keep bool) error {
-	work, err := os.MkdirTemp("", "krb5prop-bench-")
-	if err != nil {
-		return err
-	}
-	if keep {
-		fmt.Println("work directory:", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	if mit == "" {
-		if mit, err = lookMIT(); err != nil {
-			return err
-		}
-	}
 	if !isExec(gnuTime) {
 		return errors.New(gnuTime + " not found: apt-get install time")
 	}
+	w, err := newWorkspace("krb5prop-bench-", keep, mit, ours, "./cmd/kdb5util")
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	mit = w.mit
 	if ours == "" {
-		ours = filepath.Join(work, "kdb5util")
-		build := exec.Command("go", "build", "-o", ours, "./cmd/kdb5util")
-		build.Stdout, build.Stderr = os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build our kdb5util: %w", err)
-		}
+		ours = filepath.Join(w.bin, "kdb5util")
+	}
+	sizes, err := parseCounts(sizesFlag)
+	if err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "principals\toperation\tMIT\tours\tours/MIT\tMIT peak RSS\tours peak RSS\t")
-	for _, s := range strings.Split(sizesFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return fmt.Errorf("bad size %q", s)
-		}
-		rows, err := measure(work, n, runs, mit, ours)
+	for _, n := range sizes {
+		rows, err := measure(w.work, n, runs, mit, ours)
 		if err != nil {
 			return fmt.Errorf("%d principals: %w", n, err)
 		}
@@ -116,6 +116,51 @@ func run(sizesFlag string, runs int, ours, mit string, keep bool) error {
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 func mib(kib int64) string           { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+// workspace is where a measurement works: a temporary directory, MIT's
+// kdb5_util (the other MIT tools are found beside it) and the directory
+// of our binaries.
+type workspace struct {
+	work, mit, bin string
+	keep           bool
+}
+
+// newWorkspace makes the temporary directory, finds MIT's kdb5_util
+// unless mit names it, and builds our pkgs into the directory unless ours
+// names one of our binaries (the others are taken from beside it).
+func newWorkspace(prefix string, keep bool, mit, ours string, pkgs ...string) (*workspace, error) {
+	work, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	w := &workspace{work: work, mit: mit, bin: filepath.Join(work, "bin"), keep: keep}
+	if keep {
+		fmt.Println("work directory:", work)
+	}
+	if w.mit == "" {
+		if w.mit, err = lookMIT(); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	if ours != "" {
+		w.bin = filepath.Dir(ours)
+		return w, nil
+	}
+	build := exec.Command("go", append([]string{"build", "-o", w.bin + "/"}, pkgs...)...)
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		w.close()
+		return nil, fmt.Errorf("build our tools: %w", err)
+	}
+	return w, nil
+}
+
+func (w *workspace) close() {
+	if !w.keep {
+		os.RemoveAll(w.work)
+	}
+}
 
 func lookMIT() (string, error) {
 	if p, err := exec.LookPath("kdb5_util"); err == nil {

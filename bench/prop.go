@@ -30,33 +30,19 @@ type tools struct {
 }
 
 func runProp(sizesFlag string, runs int, ours, mit string, keep bool) error {
-	work, err := os.MkdirTemp("", "krb5prop-bench-prop-")
+	w, err := newWorkspace("krb5prop-bench-prop-", keep, mit, ours, "./cmd/kdb5util", "./cmd/kprop", "./cmd/kpropd")
 	if err != nil {
 		return err
 	}
-	if keep {
-		fmt.Println("work directory:", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	if mit == "" {
-		if mit, err = lookMIT(); err != nil {
-			return err
-		}
+	defer w.close()
+	work, mit, bin := w.work, w.mit, w.bin
+	sizes, err := parseCounts(sizesFlag)
+	if err != nil {
+		return err
 	}
 	mitDir := filepath.Dir(mit)
 	mitTools := tools{name: "MIT", kdb5util: mit, kprop: filepath.Join(mitDir, "kprop"),
 		kpropd: filepath.Join(mitDir, "kpropd"), loader: []string{"-p", mit}}
-	bin := filepath.Join(work, "bin")
-	if ours != "" {
-		bin = filepath.Dir(ours)
-	} else {
-		build := exec.Command("go", "build", "-o", bin+"/", "./cmd/kdb5util", "./cmd/kprop", "./cmd/kpropd")
-		build.Stdout, build.Stderr = os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build our tools: %w", err)
-		}
-	}
 	ourTools := tools{name: "ours", kdb5util: filepath.Join(bin, "kdb5util"), kprop: filepath.Join(bin, "kprop"),
 		kpropd: filepath.Join(bin, "kpropd")}
 	pr, err := newPropRealm(work, mitDir)
@@ -67,11 +53,7 @@ func runProp(sizesFlag string, runs int, ours, mit string, keep bool) error {
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "principals\tdump size\tMIT transfer\tours transfer\tthroughput ours/MIT\tMIT end to end\tours end to end\tours/MIT\t")
-	for _, s := range strings.Split(sizesFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return fmt.Errorf("bad size %q", s)
-		}
+	for _, n := range sizes {
 		dir := filepath.Join(work, strconv.Itoa(n))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err

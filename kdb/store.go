@@ -61,9 +61,9 @@ const (
 // database_name and the lockout counters beside it.
 type Store struct {
 	path    string
-	read    *sql.DB // deferred transactions: snapshots for lookups and scans
+	read    *pool   // deferred transactions: snapshots for lookups and scans
 	write   *sql.DB // BEGIN IMMEDIATE: one writer at a time, nil in ReadOnly mode
-	lockout *sql.DB
+	lockout *pool
 }
 
 // LockoutPath is where the lockout counters of the database at path live:
@@ -170,7 +170,7 @@ func Open(path string, mode Mode) (*Store, error) {
 	if mode == ReadOnly {
 		params = roParams
 	}
-	if s.read, err = sql.Open("sqlite", dsn(path, params)); err != nil {
+	if s.read, err = openPool(dsn(path, params)); err != nil {
 		return nil, err
 	}
 	n := runtime.GOMAXPROCS(0) + 1
@@ -194,7 +194,7 @@ func Open(path string, mode Mode) (*Store, error) {
 		}
 	}
 	if _, err := os.Stat(LockoutPath(path)); err == nil {
-		if s.lockout, err = sql.Open("sqlite", dsn(LockoutPath(path), lockoutParams)); err != nil {
+		if s.lockout, err = openPool(dsn(LockoutPath(path), lockoutParams)); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -262,10 +262,13 @@ func (s *Store) Path() string { return s.path }
 // Close closes every connection.
 func (s *Store) Close() error {
 	var errs []error
-	for _, db := range []*sql.DB{s.read, s.write, s.lockout} {
-		if db != nil {
-			errs = append(errs, db.Close())
+	for _, p := range []*pool{s.read, s.lockout} {
+		if p != nil {
+			errs = append(errs, p.Close())
 		}
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -405,7 +408,7 @@ func (c *lockoutCursor) apply(p *Principal) error {
 			break
 		}
 		if cmp == 0 {
-			p.LastSuccess, p.LastFailed, p.FailAuthCount = c.l.LastSuccess, c.l.LastFailed, c.l.FailCount
+			p.ApplyLockout(c.l)
 		}
 		c.advance()
 	}
@@ -455,11 +458,18 @@ func iteratePolicies(ctx context.Context, q querier, fn func(*Policy) error) err
 // Get returns the principal stored under the unparsed name, with its live
 // lockout counters applied.
 func (s *Store) Get(ctx context.Context, name string) (*Principal, error) {
-	p, err := getPrincipal(ctx, s.read, name)
+	p, err := s.Lookup(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	return p, s.applyLockout(ctx, p)
+}
+
+// Lookup returns the principal stored under the unparsed name without its
+// live lockout counters, for readers that need them for few principals
+// (the KDC: only an AS request's client) and can spare the second query.
+func (s *Store) Lookup(ctx context.Context, name string) (*Principal, error) {
+	return getPrincipal(ctx, s.read, name)
 }
 
 // GetPolicy returns the named policy.
@@ -700,20 +710,34 @@ type Lockout struct {
 }
 
 func (s *Store) applyLockout(ctx context.Context, p *Principal) error {
-	if s.lockout == nil {
-		return nil
+	l, ok, err := s.Lockout(ctx, p.Name.String())
+	if ok {
+		p.ApplyLockout(l)
 	}
-	var l Lockout
-	err := s.lockout.QueryRowContext(ctx, `SELECT last_success, last_failed, fail_count FROM lockout WHERE name = ?`,
-		[]byte(p.Name.String())).Scan(&l.LastSuccess, &l.LastFailed, &l.FailCount)
+	return err
+}
+
+// Lockout returns the live lockout counters of the principal with the
+// unparsed name; ok is false when none were recorded since the record
+// was last written, and the record's own counters stand.
+func (s *Store) Lockout(ctx context.Context, name string) (l Lockout, ok bool, err error) {
+	if s.lockout == nil {
+		return l, false, nil
+	}
+	err = s.lockout.QueryRowContext(ctx, `SELECT last_success, last_failed, fail_count FROM lockout WHERE name = ?`,
+		[]byte(name)).Scan(&l.LastSuccess, &l.LastFailed, &l.FailCount)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return Lockout{}, false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read lockout counters of %s: %w", p.Name, err)
+		return Lockout{}, false, fmt.Errorf("read lockout counters of %s: %w", name, err)
 	}
+	return l, true, nil
+}
+
+// ApplyLockout sets p's lockout counters to l.
+func (p *Principal) ApplyLockout(l Lockout) {
 	p.LastSuccess, p.LastFailed, p.FailAuthCount = l.LastSuccess, l.LastFailed, l.FailCount
-	return nil
 }
 
 // SetLockout records a principal's live lockout counters (the KDC's write

@@ -102,6 +102,16 @@ func TestLockoutOverridesRecord(t *testing.T) {
 	if got.LastFailed != 99 || got.FailAuthCount != 3 || got.LastSuccess != 0 {
 		t.Errorf("lockout not applied: %+v", got)
 	}
+	// Lookup gives the record as stored; Lockout the live counters.
+	if rec, err := s.Lookup(ctx, "alice@EXAMPLE.TEST"); err != nil || rec.LastSuccess != 5 || rec.FailAuthCount != p.FailAuthCount {
+		t.Errorf("Lookup = %+v, %v; want the stored counters", rec, err)
+	}
+	if l, ok, err := s.Lockout(ctx, "alice@EXAMPLE.TEST"); err != nil || !ok || l != (Lockout{LastFailed: 99, FailCount: 3}) {
+		t.Errorf("Lockout = %+v, %v, %v", l, ok, err)
+	}
+	if _, ok, err := s.Lockout(ctx, "bob@EXAMPLE.TEST"); err != nil || ok {
+		t.Errorf("Lockout of a principal without counters: ok %v, %v", ok, err)
+	}
 	// An admin write of the record (modprinc -unlock) replaces the counters.
 	p.FailAuthCount = 0
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.Put(ctx, p) }); err != nil {

@@ -63,6 +63,11 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 		}
 		return nil, failWith("LOOKING_UP_CLIENT", err)
 	}
+	if l, ok, err := h.DB.Lockout(rs.ctx, st.client.Name.String()); err != nil {
+		return nil, failWith("LOOKING_UP_CLIENT", err)
+	} else if ok {
+		st.client.ApplyLockout(l)
+	}
 	server, err := h.DB.Principal(rs.ctx, body.SName.unparse(body.Realm))
 	if err != nil {
 		if errors.Is(err, kdb.ErrNotFound) {

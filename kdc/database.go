@@ -18,9 +18,13 @@ import (
 // Implementations must be safe for concurrent use.
 type Database interface {
 	// Principal returns the entry stored under the unparsed name
-	// (krb5_unparse_name form, "host/kdc.example.com@EXAMPLE.COM"), with
-	// its live lockout counters.
+	// (krb5_unparse_name form, "host/kdc.example.com@EXAMPLE.COM"). Its
+	// lockout counters need not be filled in: only an AS request's
+	// client needs them, and Lockout reads them.
 	Principal(ctx context.Context, name string) (*kdb.Principal, error)
+	// Lockout returns a principal's live lockout counters; ok is false
+	// when none were recorded and the entry's own counters stand.
+	Lockout(ctx context.Context, name string) (l kdb.Lockout, ok bool, err error)
 	// Policy returns the named password policy.
 	Policy(ctx context.Context, name string) (*kdb.Policy, error)
 	// SetLockout records a principal's lockout counters after an
@@ -54,7 +58,12 @@ func NewStoreDatabase(store *kdb.Store, mkeys *kdb.MasterKeys) *StoreDatabase {
 
 // Principal implements Database.
 func (d *StoreDatabase) Principal(ctx context.Context, name string) (*kdb.Principal, error) {
-	return d.store.Get(ctx, name)
+	return d.store.Lookup(ctx, name)
+}
+
+// Lockout implements Database.
+func (d *StoreDatabase) Lockout(ctx context.Context, name string) (kdb.Lockout, bool, error) {
+	return d.store.Lockout(ctx, name)
 }
 
 // Policy implements Database.

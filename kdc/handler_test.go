@@ -67,6 +67,16 @@ func (m *memDB) Policy(_ context.Context, name string) (*kdb.Policy, error) {
 	return p, nil
 }
 
+func (m *memDB) Lockout(_ context.Context, name string) (kdb.Lockout, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.princs[name]
+	if !ok {
+		return kdb.Lockout{}, false, nil
+	}
+	return kdb.Lockout{LastSuccess: p.LastSuccess, LastFailed: p.LastFailed, FailCount: p.FailAuthCount}, true, nil
+}
+
 func (m *memDB) SetLockout(_ context.Context, name string, l kdb.Lockout) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

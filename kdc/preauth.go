@@ -292,10 +292,15 @@ func (h *Handler) auditAS(rs *requestState, client *kdb.Principal, e *Error) {
 	h.lockoutMu.Lock()
 	defer h.lockoutMu.Unlock()
 	name := client.Name.String()
-	p, err := h.DB.Principal(rs.ctx, name)
+	live, ok, err := h.DB.Lockout(rs.ctx, name)
 	if err != nil {
 		h.logError(fmt.Sprintf("lockout: reading %s: %v", name, err))
 		return
+	}
+	entry := *client
+	p := &entry
+	if ok {
+		p.ApplyLockout(live)
 	}
 	var maxFail, interval, duration uint32
 	if !h.DisableLockout {

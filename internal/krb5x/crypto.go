@@ -16,8 +16,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
-	"github.com/jcmturner/gokrb5/v8/crypto/rfc3961"
 	"github.com/jcmturner/gokrb5/v8/crypto/rfc8009"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -143,7 +143,7 @@ func dk(newBlock func([]byte) (cipher.Block, error), base, constant []byte, rand
 		n = des3SeedSize
 	}
 	bs := b.BlockSize()
-	blk := rfc3961.Nfold(constant, bs*8)
+	blk := append([]byte(nil), foldedConstant(constant, bs)...)
 	out := make([]byte, 0, n+bs)
 	for len(out) < n {
 		b.Encrypt(blk, blk)
@@ -154,6 +154,28 @@ func dk(newBlock func([]byte) (cipher.Block, error), base, constant []byte, rand
 		out = randomToKey(out)
 	}
 	return out, nil
+}
+
+// foldedConstants memoizes n-folds of usage constants by constant and
+// size: a KDC request derives a dozen keys, and the constants come from
+// the code's fixed key usages, so the map stays small.
+var foldedConstants sync.Map // foldKey → []byte, never modified
+
+type foldKey struct {
+	constant [5]byte
+	size     int
+}
+
+func foldedConstant(constant []byte, size int) []byte {
+	if len(constant) != 5 {
+		return nfold(constant, size)
+	}
+	k := foldKey{constant: [5]byte(constant), size: size}
+	if v, ok := foldedConstants.Load(k); ok {
+		return v.([]byte)
+	}
+	v, _ := foldedConstants.LoadOrStore(k, nfold(constant, size))
+	return v.([]byte)
 }
 
 // deriveETM derives Ke and Ki with RFC 8009's KDF-HMAC-SHA2; for
@@ -444,10 +466,47 @@ func rc4XOR(key, buf []byte) error {
 	return nil
 }
 
+// ciphers keeps the Ciphers Encrypt and Decrypt made most recently, so a
+// KDC deriving the same keys on every request (the master key's for keys
+// at rest, krbtgt's for tickets) derives them once. It is emptied when
+// full, which bounds it without bookkeeping on the hot path.
+var ciphers struct {
+	sync.RWMutex
+	m map[string]*Cipher
+}
+
+// maxCachedCiphers bounds ciphers: a few hot keys and a spread of cold
+// ones fit.
+const maxCachedCiphers = 1024
+
+func cachedCipher(key types.EncryptionKey, usage uint32) (*Cipher, error) {
+	id := make([]byte, 8, 8+len(key.KeyValue))
+	binary.BigEndian.PutUint32(id, uint32(key.KeyType))
+	binary.BigEndian.PutUint32(id[4:], usage)
+	id = append(id, key.KeyValue...)
+	ciphers.RLock()
+	c := ciphers.m[string(id)]
+	ciphers.RUnlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := NewCipher(key, usage)
+	if err != nil {
+		return nil, err
+	}
+	ciphers.Lock()
+	if len(ciphers.m) >= maxCachedCiphers || ciphers.m == nil {
+		ciphers.m = make(map[string]*Cipher, maxCachedCiphers)
+	}
+	ciphers.m[string(id)] = c
+	ciphers.Unlock()
+	return c, nil
+}
+
 // Encrypt is krb5_c_encrypt with no cipher state: the key usage may be any
 // value, including 0 (keys at rest in the KDB).
 func Encrypt(key types.EncryptionKey, usage uint32, plaintext []byte) ([]byte, error) {
-	c, err := NewCipher(key, usage)
+	c, err := cachedCipher(key, usage)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +516,7 @@ func Encrypt(key types.EncryptionKey, usage uint32, plaintext []byte) ([]byte, e
 
 // Decrypt is krb5_c_decrypt with no cipher state.
 func Decrypt(key types.EncryptionKey, usage uint32, ciphertext []byte) ([]byte, error) {
-	c, err := NewCipher(key, usage)
+	c, err := cachedCipher(key, usage)
 	if err != nil {
 		return nil, err
 	}

@@ -479,3 +479,30 @@ func BenchmarkDecryptWithState32K(b *testing.B) {
 		})
 	}
 }
+
+// TestCipherCacheBound checks that the cache of derived keys stays bounded
+// and never hands one key's Cipher out for another key, enctype or usage.
+func TestCipherCacheBound(t *testing.T) {
+	key16 := make([]byte, 16)
+	for i := 0; i < maxCachedCiphers+10; i++ {
+		k := types.EncryptionKey{KeyType: EnctypeAES128CTSHMACSHA196, KeyValue: append([]byte(nil), key16...)}
+		k.KeyValue[0], k.KeyValue[1] = byte(i), byte(i>>8)
+		ct, err := Encrypt(k, uint32(i%3), []byte("plain"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another usage of the same key must not decrypt it.
+		if _, err := Decrypt(k, uint32(i%3)+1, ct); err == nil {
+			t.Fatalf("key %d: usage %d decrypted usage %d's ciphertext", i, i%3+1, i%3)
+		}
+		if pt, err := Decrypt(k, uint32(i%3), ct); err != nil || string(pt) != "plain" {
+			t.Fatalf("key %d: %q, %v", i, pt, err)
+		}
+	}
+	ciphers.RLock()
+	n := len(ciphers.m)
+	ciphers.RUnlock()
+	if n > maxCachedCiphers {
+		t.Errorf("%d cached ciphers, want at most %d", n, maxCachedCiphers)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	gokrbcrypto "github.com/jcmturner/gokrb5/v8/crypto"
 	gokrbetype "github.com/jcmturner/gokrb5/v8/crypto/etype"
-	"github.com/jcmturner/gokrb5/v8/crypto/rfc3961"
 	"github.com/jcmturner/gokrb5/v8/types"
 	"golang.org/x/crypto/md4"
 )
@@ -126,7 +125,7 @@ func gokrbStringToKey(etype int32, password, salt, params string) ([]byte, error
 // 168-bit n-fold of password||salt, then DK(that, "kerberos"). It is ours
 // rather than gokrb5's so that random-to-key matches MIT for weak keys.
 func des3StringToKey(password, salt string) ([]byte, error) {
-	tkey := des3RandomToKey(rfc3961.Nfold([]byte(password+salt), des3SeedSize*8))
+	tkey := des3RandomToKey(nfold([]byte(password+salt), des3SeedSize))
 	return dk(des.NewTripleDESCipher, tkey, []byte("kerberos"), des3RandomToKey)
 }
 
