@@ -30,6 +30,8 @@ import (
 // kdcFlags are the command-line settings of the KDC measurement.
 var kdcFlags struct {
 	clients    string
+	kinds      string
+	services   int
 	duration   time.Duration
 	mitWorkers int
 	pac        bool
@@ -151,7 +153,10 @@ func benchKDCs(dir string, n int, clients []int, runs int, mitDir, bin string) e
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%d principals\tclients\tMIT req/s\tours req/s\tours/MIT\tMIT p50\tours p50\tMIT p99\tours p99\tMIT CPU/req\tours CPU/req\t\n", n)
-	for _, kind := range []string{"AS", "TGS"} {
+	for _, kind := range strings.Split(kdcFlags.kinds, ",") {
+		if kind != "AS" && kind != "TGS" {
+			return fmt.Errorf("unknown request kind %q: AS or TGS", kind)
+		}
 		for _, c := range clients {
 			var res [2][]load
 			for r := 0; r < runs; r++ {
@@ -347,9 +352,10 @@ func (s *kdcSide) peakRSS() (int64, error) {
 
 // generator makes and checks requests as a gokrb5 client would: AS-REQs
 // for a random user's TGT with PA-ENC-TIMESTAMP already attached (the
-// second request of a kinit), and TGS-REQs with a cached TGT for a random
-// user's service ticket. Random names spread the lookups over the whole
-// database.
+// second request of a kinit), and TGS-REQs with a cached TGT for a service
+// ticket. AS clients are spread over the whole database; TGS requests name
+// one of the first -services users, as a realm's tickets are mostly for
+// its few hundred or thousand services.
 //
 // gokrb5 spends more CPU making a request and checking its reply than a
 // KDC spends answering it, and the generator shares the machine's cores
@@ -357,10 +363,11 @@ func (s *kdcSide) peakRSS() (int64, error) {
 // replies checked after it ends: during the measurement the generator
 // only sends and receives, and the KDC's numbers are the KDC's.
 type generator struct {
-	users int
-	key   types.EncryptionKey
-	cfg   *config.Config
-	tgts  []tgt // one per client, for TGS requests
+	users    int
+	services int // TGS requests name users below this
+	key      types.EncryptionKey
+	cfg      *config.Config
+	tgts     []tgt // one per client, for TGS requests
 	// expect is the request rate each kind's batches are sized for; it
 	// follows the fastest rate seen.
 	expect map[string]float64
@@ -387,7 +394,11 @@ func newGenerator(users int, key types.EncryptionKey) (*generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &generator{users: users, key: key, cfg: cfg, expect: map[string]float64{"AS": 20000, "TGS": 30000}}, nil
+	services := kdcFlags.services
+	if services <= 0 || services > users {
+		services = users
+	}
+	return &generator{users: users, services: services, key: key, cfg: cfg, expect: map[string]float64{"AS": 20000, "TGS": 30000}}, nil
 }
 
 func userKey(keytabFile string) (types.EncryptionKey, error) {
@@ -492,7 +503,7 @@ func (g *generator) prepare(kind string, clients, perClient int) ([][]request, e
 					if kind == "AS" {
 						batch[c][i], err = g.asReq(rng.IntN(g.users))
 					} else {
-						batch[c][i], err = g.tgsReq(g.tgts[c], rng.IntN(g.users))
+						batch[c][i], err = g.tgsReq(g.tgts[c], rng.IntN(g.services))
 					}
 					if err != nil {
 						errs <- err

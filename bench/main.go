@@ -51,6 +51,8 @@ func main() {
 	prop := flag.Bool("prop", false, "measure kprop to kpropd instead of dump and load")
 	kdc := flag.Bool("kdc", false, "measure krb5kdc instead of dump and load")
 	flag.StringVar(&kdcFlags.clients, "clients", "1,4,16", "with -kdc: comma-separated numbers of concurrent clients")
+	flag.StringVar(&kdcFlags.kinds, "kinds", "AS,TGS", "with -kdc: the requests to measure")
+	flag.IntVar(&kdcFlags.services, "services", 1000, "with -kdc: TGS requests name one of this many services (the first users), 0 for any user")
 	flag.DurationVar(&kdcFlags.duration, "duration", 5*time.Second, "with -kdc: how long each measurement lasts")
 	flag.IntVar(&kdcFlags.mitWorkers, "mit-workers", 0, "with -kdc: run MIT's krb5kdc with -w N (0: one process, its default)")
 	flag.BoolVar(&kdcFlags.pac, "pac", false, "with -kdc: let MIT's KDC add PACs, its 1.20 default (ours never adds one)")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -64,6 +65,9 @@ type Store struct {
 	read    *pool   // deferred transactions: snapshots for lookups and scans
 	write   *sql.DB // BEGIN IMMEDIATE: one writer at a time, nil in ReadOnly mode
 	lockout *pool
+
+	versionMu sync.Mutex
+	version   *sql.Conn // DataVersion's: SQLite's data_version is per connection
 }
 
 // LockoutPath is where the lockout counters of the database at path live:
@@ -259,9 +263,36 @@ func isDB2(head []byte) bool {
 // Path returns the database file name.
 func (s *Store) Path() string { return s.path }
 
+// DataVersion returns a number that changes whenever a change to the
+// principal database is committed, by this process or any other (SQLite's
+// data_version, always asked on the same connection). Readers that keep
+// entries between requests compare it to know when to drop them.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if s.version == nil {
+		c, err := s.read.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", s.path, err)
+		}
+		s.version = c
+	}
+	var v int64
+	if err := s.version.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("%s: data version: %w", s.path, err)
+	}
+	return v, nil
+}
+
 // Close closes every connection.
 func (s *Store) Close() error {
 	var errs []error
+	s.versionMu.Lock()
+	if s.version != nil {
+		errs = append(errs, s.version.Close())
+		s.version = nil
+	}
+	s.versionMu.Unlock()
 	for _, p := range []*pool{s.read, s.lockout} {
 		if p != nil {
 			errs = append(errs, p.Close())

@@ -2,12 +2,14 @@ package kdc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/krb5prop/krb5prop/internal/memo"
 	"github.com/krb5prop/krb5prop/kdb"
 )
 
@@ -43,8 +45,16 @@ type Database interface {
 // principals were re-encrypted in it), it re-reads K/M and opens its key
 // list again with the master key that opened it first, as MIT's
 // krb5_dbe_decrypt_key_data refreshes its list on KRB5_KDB_NO_MATCHING_KEY.
+//
+// Entries are kept between requests until the database changes (see
+// entryCache), so a busy KDC reads krbtgt's entry once, not once per
+// request.
 type StoreDatabase struct {
-	store *kdb.Store
+	store   *kdb.Store
+	entries *entryCache
+	// keys keeps decrypted keys by master key version and sealed bytes,
+	// which the master key's random confounder makes unique to one key.
+	keys *memo.Map[types.EncryptionKey]
 
 	mu    sync.RWMutex
 	mkeys *kdb.MasterKeys
@@ -53,12 +63,12 @@ type StoreDatabase struct {
 // NewStoreDatabase returns the Database for store, whose keys mkeys
 // unseals.
 func NewStoreDatabase(store *kdb.Store, mkeys *kdb.MasterKeys) *StoreDatabase {
-	return &StoreDatabase{store: store, mkeys: mkeys}
+	return &StoreDatabase{store: store, entries: newEntryCache(store), keys: memo.New[types.EncryptionKey](4096), mkeys: mkeys}
 }
 
 // Principal implements Database.
 func (d *StoreDatabase) Principal(ctx context.Context, name string) (*kdb.Principal, error) {
-	return d.store.Lookup(ctx, name)
+	return d.entries.lookup(ctx, name)
 }
 
 // Lockout implements Database.
@@ -90,7 +100,15 @@ func (d *StoreDatabase) UnsealKey(ctx context.Context, p *kdb.Principal, kd kdb.
 			mkeys = fresh
 		}
 	}
-	return mkeys.UnsealKey(p, kd)
+	id := string(binary.BigEndian.AppendUint16(nil, p.MKVNO())) + string(kd.Contents)
+	if k, ok := d.keys.Get(id); ok {
+		return k, nil
+	}
+	k, err := mkeys.UnsealKey(p, kd)
+	if err == nil {
+		d.keys.Put(id, k)
+	}
+	return k, err
 }
 
 // reload re-reads K/M and opens its key list with the key that opened

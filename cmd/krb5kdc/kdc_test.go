@@ -219,6 +219,11 @@ func TestServesLoadedDatabase(t *testing.T) {
 	if st := proc.Stop(); st == nil || !st.Exited() || st.ExitCode() != 0 {
 		t.Errorf("krb5kdc after SIGTERM: %v, want exit status 0", st)
 	}
+	// The log names every client and service: like MIT's, it is not for
+	// everyone to read.
+	if fi, err := os.Stat(r.LogFile); err != nil || fi.Mode().Perm()&0o007 != 0 {
+		t.Errorf("log file %s: %v, mode %v; want no access for others", r.LogFile, err, fi.Mode())
+	}
 }
 
 // aliceRealm is a realm made with our kdb5util and kadmin, holding alice

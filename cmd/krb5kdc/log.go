@@ -109,12 +109,17 @@ type logFile struct {
 	f      *os.File
 }
 
+// logFileMode is the mode of a log file krb5kdc creates: the lines name
+// every client and service, so others may not read them (MIT's files are
+// created 0640 too).
+const logFileMode = 0o640
+
 func (f *logFile) open() error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	if !f.append {
 		flags |= os.O_TRUNC
 	}
-	h, err := os.OpenFile(f.path, flags, 0o644)
+	h, err := os.OpenFile(f.path, flags, logFileMode)
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func (f *logFile) open() error {
 func (f *logFile) reopen() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	h, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	h, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, logFileMode)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/crypto/rfc8009"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/internal/memo"
 )
 
 // Checksum types (RFC 3961 §8 registry) MIT 1.20 knows
@@ -97,7 +99,9 @@ func makeChecksum(cksumtype int32, key types.EncryptionKey, usage uint32, data .
 		if key.KeyType != EnctypeDES3CBCSHA1 {
 			return nil, badKey
 		}
-		kc, err := dk(des.NewTripleDESCipher, key.KeyValue, usageConstant(usage, 0x99), des3RandomToKey)
+		kc, err := checksumKey(cksumtype, usage, key.KeyValue, func() ([]byte, error) {
+			return dk(des.NewTripleDESCipher, key.KeyValue, usageConstant(usage, 0x99), des3RandomToKey)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +114,9 @@ func makeChecksum(cksumtype int32, key types.EncryptionKey, usage uint32, data .
 		if key.KeyType != want {
 			return nil, badKey
 		}
-		kc, err := dk(aes.NewCipher, key.KeyValue, usageConstant(usage, 0x99), nil)
+		kc, err := checksumKey(cksumtype, usage, key.KeyValue, func() ([]byte, error) {
+			return dk(aes.NewCipher, key.KeyValue, usageConstant(usage, 0x99), nil)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +136,9 @@ func makeChecksum(cksumtype int32, key types.EncryptionKey, usage uint32, data .
 		if err != nil {
 			return nil, err
 		}
-		kc := rfc8009.KDF_HMAC_SHA2(key.KeyValue, usageConstant(usage, 0x99), nil, kbits, e)
+		kc, _ := checksumKey(cksumtype, usage, key.KeyValue, func() ([]byte, error) {
+			return rfc8009.KDF_HMAC_SHA2(key.KeyValue, usageConstant(usage, 0x99), nil, kbits, e), nil
+		})
 		return hmacSum(h, kc, data...)[:kbits/8], nil
 	case CksumHMACMD5ARCFOUR, CksumMD5HMACARCFOUR:
 		// RFC 4757 §4: HMAC-MD5(Ksign, MD5(usage LE32 | data)), Ksign =
@@ -155,6 +163,26 @@ func makeChecksum(cksumtype int32, key types.EncryptionKey, usage uint32, data .
 		return hmacSum(md5.New, ks, m.Sum(nil)), nil
 	}
 	return nil, fmt.Errorf("%w: checksum type %d", ErrUnsupportedEnctype, cksumtype)
+}
+
+// checksumKeys keeps derived checksum keys (Kc), as ciphers keeps
+// Ciphers: a KDC checks every TGS request's checksum with its TGT's
+// session key, which a client uses for hours.
+var checksumKeys = memo.New[[]byte](1024)
+
+// checksumKey returns the checksum key of type cksumtype for usage and
+// base, deriving it with derive when it is not kept.
+func checksumKey(cksumtype int32, usage uint32, base []byte, derive func() ([]byte, error)) ([]byte, error) {
+	id := derivationID(cksumtype, usage, base)
+	if kc, ok := checksumKeys.Get(id); ok {
+		return kc, nil
+	}
+	kc, err := derive()
+	if err != nil {
+		return nil, err
+	}
+	checksumKeys.Put(id, kc)
+	return kc, nil
 }
 
 // rc4ChecksumUsage is MIT's krb5int_arcfour_translate_usage.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/crypto/rfc8009"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/krb5prop/krb5prop/internal/memo"
 )
 
 // ErrIntegrity reports a ciphertext whose checksum does not match, MIT's
@@ -466,40 +468,30 @@ func rc4XOR(key, buf []byte) error {
 	return nil
 }
 
-// ciphers keeps the Ciphers Encrypt and Decrypt made most recently, so a
-// KDC deriving the same keys on every request (the master key's for keys
-// at rest, krbtgt's for tickets) derives them once. It is emptied when
-// full, which bounds it without bookkeeping on the hot path.
-var ciphers struct {
-	sync.RWMutex
-	m map[string]*Cipher
+// ciphers keeps the Ciphers Encrypt and Decrypt made, so a KDC deriving
+// the same keys on every request (the master key's for keys at rest,
+// krbtgt's for tickets) derives them once.
+var ciphers = memo.New[*Cipher](1024)
+
+// derivationID names what a derived key depends on: enctype (or checksum
+// type), usage and base key.
+func derivationID(kind int32, usage uint32, key []byte) string {
+	id := make([]byte, 8, 8+len(key))
+	binary.BigEndian.PutUint32(id, uint32(kind))
+	binary.BigEndian.PutUint32(id[4:], usage)
+	return string(append(id, key...))
 }
 
-// maxCachedCiphers bounds ciphers: a few hot keys and a spread of cold
-// ones fit.
-const maxCachedCiphers = 1024
-
 func cachedCipher(key types.EncryptionKey, usage uint32) (*Cipher, error) {
-	id := make([]byte, 8, 8+len(key.KeyValue))
-	binary.BigEndian.PutUint32(id, uint32(key.KeyType))
-	binary.BigEndian.PutUint32(id[4:], usage)
-	id = append(id, key.KeyValue...)
-	ciphers.RLock()
-	c := ciphers.m[string(id)]
-	ciphers.RUnlock()
-	if c != nil {
+	id := derivationID(key.KeyType, usage, key.KeyValue)
+	if c, ok := ciphers.Get(id); ok {
 		return c, nil
 	}
 	c, err := NewCipher(key, usage)
 	if err != nil {
 		return nil, err
 	}
-	ciphers.Lock()
-	if len(ciphers.m) >= maxCachedCiphers || ciphers.m == nil {
-		ciphers.m = make(map[string]*Cipher, maxCachedCiphers)
-	}
-	ciphers.m[string(id)] = c
-	ciphers.Unlock()
+	ciphers.Put(id, c)
 	return c, nil
 }
 
