@@ -25,6 +25,12 @@ const (
 	// on one TCP connection. MIT has no limit; a KDC without one can be
 	// held by idle connections.
 	DefaultTCPTimeout = 30 * time.Second
+	// DefaultUDPWorkersPerCPU is how many goroutines per CPU answer a UDP
+	// socket by default. Each spends part of every request in system
+	// calls (the reply, the log line), and with one per CPU the socket
+	// went unread meanwhile: four per CPU answered 15% more requests at
+	// 16 clients (go run ./bench -kdc).
+	DefaultUDPWorkersPerCPU = 4
 	// maxTCPRequest is MIT's TCP buffer (1 MiB) less the length prefix.
 	maxTCPRequest = 1<<20 - 4
 	// maxUDPRequest is the largest datagram (MIT's MAX_DGRAM_SIZE).
@@ -54,7 +60,7 @@ type Server struct {
 	// Log receives transport errors; nothing is logged when nil.
 	Log *slog.Logger
 	// UDPWorkers is how many goroutines read and answer datagrams on
-	// each UDP socket; 0 means one per CPU.
+	// each UDP socket; 0 means DefaultUDPWorkersPerCPU per CPU.
 	UDPWorkers int
 	// MaxTCPConns bounds the open TCP connections; 0 means
 	// DefaultMaxTCPConns.
@@ -106,7 +112,7 @@ func (s *Server) serve(ctx context.Context, req []byte, from net.Addr, tcp bool)
 func (s *Server) ServeUDP(ctx context.Context, conn net.PacketConn) error {
 	n := s.UDPWorkers
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = DefaultUDPWorkersPerCPU * runtime.GOMAXPROCS(0)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
