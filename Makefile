@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 # Realm sizes `make bench` measures.
 BENCH_SIZES ?= 1000,100000,1000000
 
-.PHONY: help deps build test install demo fuzz bench clean
+.PHONY: help deps build test install demo fuzz bench bench-prop bench-kdc clean
 
 help:
 	@echo "make demo     install what is needed, then run scripts/demo.sh"
@@ -27,6 +27,8 @@ help:
 	@echo "make install  install them into $(SBINDIR), also under MIT's names (PREFIX, DESTDIR)"
 	@echo "make fuzz     run each fuzz target for $(FUZZTIME) (FUZZTIME=…)"
 	@echo "make bench    time MIT's and our dump and load ($(BENCH_SIZES) principals; BENCH_SIZES=…)"
+	@echo "make bench-prop  time MIT's and our kprop to kpropd (100,000 and 1,000,000 principals)"
+	@echo "make bench-kdc   load MIT's and our krb5kdc with AS and TGS requests (100,000 principals)"
 	@echo "make deps     install Go modules and MIT krb5 (scripts/deps.sh)"
 	@echo "make clean    remove bin/"
 
@@ -63,6 +65,12 @@ install: build
 
 bench: deps
 	$(GO) run ./bench -n $(BENCH_SIZES)
+
+bench-prop: deps
+	$(GO) run ./bench -prop -n 100000,1000000 -runs 2
+
+bench-kdc: deps
+	$(GO) run ./bench -kdc -n 100000
 
 demo: deps
 	bash scripts/demo.sh
