@@ -774,15 +774,31 @@ func (p *Principal) ApplyLockout(l Lockout) {
 // SetLockout records a principal's live lockout counters (the KDC's write
 // path). It never touches the main database.
 func (s *Store) SetLockout(ctx context.Context, name string, l Lockout) error {
+	return s.SetLockouts(ctx, map[string]Lockout{name: l})
+}
+
+// SetLockouts records the live lockout counters of several principals, by
+// unparsed name, in one transaction: a busy KDC's counter updates cost one
+// commit for many requests.
+func (s *Store) SetLockouts(ctx context.Context, counters map[string]Lockout) error {
 	if s.lockout == nil {
 		return fmt.Errorf("%s: no lockout database", s.path)
 	}
-	_, err := s.lockout.ExecContext(ctx, `INSERT INTO lockout (name, last_success, last_failed, fail_count)
-		VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET last_success = excluded.last_success,
-		last_failed = excluded.last_failed, fail_count = excluded.fail_count`,
-		[]byte(name), l.LastSuccess, l.LastFailed, l.FailCount)
+	tx, err := s.lockout.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("write lockout counters of %s: %w", name, err)
+		return fmt.Errorf("write lockout counters: %w", err)
+	}
+	defer tx.Rollback()
+	for name, l := range counters {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lockout (name, last_success, last_failed, fail_count)
+			VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET last_success = excluded.last_success,
+			last_failed = excluded.last_failed, fail_count = excluded.fail_count`,
+			[]byte(name), l.LastSuccess, l.LastFailed, l.FailCount); err != nil {
+			return fmt.Errorf("write lockout counters of %s: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write lockout counters: %w", err)
 	}
 	return nil
 }

@@ -136,7 +136,7 @@ func TestASIssue(t *testing.T) {
 		t.Errorf("log %q\nwant %q", logs, want)
 	}
 	// last_success is recorded for a principal that requires preauth.
-	p, _ := f.store.Get(f.ctx, "alice@"+testRealm)
+	p := f.stored("alice")
 	if p.LastSuccess != now {
 		t.Errorf("last_success %d, want %d", p.LastSuccess, now)
 	}
@@ -453,14 +453,14 @@ func TestASLockout(t *testing.T) {
 		wantError(t, try("wrong"), CodePreauthFailed, "PREAUTH_FAILED")
 		f.advance(time.Second)
 	}
-	p, _ := f.store.Get(f.ctx, "alice@"+testRealm)
+	p := f.stored("alice")
 	if p.FailAuthCount != 3 || p.LastFailed != f.ts()-1 {
 		t.Fatalf("fail count %d last failed %d", p.FailAuthCount, p.LastFailed)
 	}
 	// Locked: even the right password is refused, and nothing counts.
 	wantError(t, try("alice-pw"), CodeClientRevoked, "LOCKED_OUT")
 	wantError(t, try("wrong"), CodeClientRevoked, "LOCKED_OUT")
-	p, _ = f.store.Get(f.ctx, "alice@"+testRealm)
+	p = f.stored("alice")
 	if p.FailAuthCount != 3 {
 		t.Fatalf("fail count %d while locked", p.FailAuthCount)
 	}
@@ -468,7 +468,7 @@ func TestASLockout(t *testing.T) {
 	// count.
 	f.advance(1801 * time.Second)
 	decodeASRep(t, try("alice-pw"), passwordKey(t, "alice", "alice-pw", 18), f.key("krbtgt/"+testRealm, 18))
-	p, _ = f.store.Get(f.ctx, "alice@"+testRealm)
+	p = f.stored("alice")
 	if p.FailAuthCount != 0 || p.LastSuccess != f.ts() {
 		t.Fatalf("after success: fail count %d last success %d", p.FailAuthCount, p.LastSuccess)
 	}
@@ -477,7 +477,7 @@ func TestASLockout(t *testing.T) {
 		wantError(t, try("wrong"), CodePreauthFailed, "PREAUTH_FAILED")
 		f.advance(601 * time.Second)
 	}
-	p, _ = f.store.Get(f.ctx, "alice@"+testRealm)
+	p = f.stored("alice")
 	if p.FailAuthCount != 1 {
 		t.Fatalf("fail count %d, want 1 after spaced failures", p.FailAuthCount)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -49,9 +50,18 @@ type Database interface {
 // Entries are kept between requests until the database changes (see
 // entryCache), so a busy KDC reads krbtgt's entry once, not once per
 // request.
+//
+// Lockout counters are written behind the requests, in batches (see
+// lockoutWriter); Close writes the last of them.
 type StoreDatabase struct {
+	// Log receives the errors of the counter writes that happen after
+	// SetLockout returned; they are dropped when it is nil. Set it before
+	// the first request.
+	Log *slog.Logger
+
 	store   *kdb.Store
 	entries *entryCache
+	lockout *lockoutWriter
 	// keys keeps decrypted keys by master key version and sealed bytes,
 	// which the master key's random confounder makes unique to one key.
 	keys *memo.Map[types.EncryptionKey]
@@ -63,7 +73,13 @@ type StoreDatabase struct {
 // NewStoreDatabase returns the Database for store, whose keys mkeys
 // unseals.
 func NewStoreDatabase(store *kdb.Store, mkeys *kdb.MasterKeys) *StoreDatabase {
-	return &StoreDatabase{store: store, entries: newEntryCache(store), keys: memo.New[types.EncryptionKey](4096), mkeys: mkeys}
+	d := &StoreDatabase{store: store, entries: newEntryCache(store), keys: memo.New[types.EncryptionKey](4096), mkeys: mkeys}
+	d.lockout = newLockoutWriter(store, func(msg string) {
+		if d.Log != nil {
+			d.Log.Error(msg)
+		}
+	})
+	return d
 }
 
 // Principal implements Database.
@@ -73,6 +89,9 @@ func (d *StoreDatabase) Principal(ctx context.Context, name string) (*kdb.Princi
 
 // Lockout implements Database.
 func (d *StoreDatabase) Lockout(ctx context.Context, name string) (kdb.Lockout, bool, error) {
+	if l, ok := d.lockout.get(name); ok {
+		return l, true, nil
+	}
 	return d.store.Lockout(ctx, name)
 }
 
@@ -81,10 +100,16 @@ func (d *StoreDatabase) Policy(ctx context.Context, name string) (*kdb.Policy, e
 	return d.store.GetPolicy(ctx, name)
 }
 
-// SetLockout implements Database.
-func (d *StoreDatabase) SetLockout(ctx context.Context, name string, l kdb.Lockout) error {
-	return d.store.SetLockout(ctx, name, l)
+// SetLockout implements Database: the counters are written within a few
+// milliseconds, and Lockout returns them meanwhile.
+func (d *StoreDatabase) SetLockout(_ context.Context, name string, l kdb.Lockout) error {
+	d.lockout.put(name, l)
+	return nil
 }
+
+// Close writes the lockout counters not yet written. The store stays
+// open; it is the caller's.
+func (d *StoreDatabase) Close() { d.lockout.close() }
 
 // UnsealKey implements Database.
 func (d *StoreDatabase) UnsealKey(ctx context.Context, p *kdb.Principal, kd kdb.KeyData) (types.EncryptionKey, error) {

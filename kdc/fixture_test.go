@@ -111,6 +111,7 @@ func newRealmFixture(t testing.TB, realm string) *fixture {
 	}
 	f.adm = &kadm5.Server{Store: store, MKeys: mkeys, Params: params, Caller: "root/admin@" + realm, Now: f.clock}
 	f.db = NewStoreDatabase(store, mkeys)
+	t.Cleanup(f.db.Close)
 	// The tests change entries and send the next request at once; the
 	// cache's own test covers the interval.
 	f.db.entries.interval = 0
@@ -206,6 +207,18 @@ func (f *fixture) key(name string, etype int32) types.EncryptionKey {
 }
 
 // serve sends a request over UDP from 127.0.0.1.
+// stored returns the principal as the database holds it once the KDC's
+// pending lockout counters are written.
+func (f *fixture) stored(name string) *kdb.Principal {
+	f.t.Helper()
+	f.db.lockout.flush()
+	p, err := f.store.Get(f.ctx, f.name(name).String())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
 func (f *fixture) serve(req []byte) []byte { return f.h.ServeKerberos(f.ctx, req, f.from, false) }
 
 // pn builds a principal name.

@@ -172,7 +172,7 @@ func TestHandlerLookaside(t *testing.T) {
 	// The retransmission gets the same bytes, and the wrong password
 	// counts once.
 	mustEqual(t, "retransmitted reply", second, first)
-	p, _ := f.store.Get(f.ctx, "alice@"+testRealm)
+	p := f.stored("alice")
 	if p.FailAuthCount != 1 {
 		t.Errorf("fail count %d, want 1", p.FailAuthCount)
 	}
@@ -186,7 +186,7 @@ func TestHandlerLookaside(t *testing.T) {
 	if e.ErrorCode != CodePreauthFailed {
 		t.Fatalf("code %d", e.ErrorCode)
 	}
-	p, _ = f.store.Get(f.ctx, "alice@"+testRealm)
+	p = f.stored("alice")
 	if p.FailAuthCount != 2 {
 		t.Errorf("fail count %d, want 2", p.FailAuthCount)
 	}

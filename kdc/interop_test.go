@@ -61,7 +61,8 @@ func ourKDC(t *testing.T, r *mittest.Realm, setup ...string) *kdcUnderTest {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	h := &Handler{DB: NewStoreDatabase(store, mkeys), Log: slog.New(logs)}
+	db := NewStoreDatabase(store, mkeys)
+	h := &Handler{DB: db, Log: slog.New(logs)}
 	h.Configure(rs, kd)
 	srv := &Server{Handler: h, Log: h.Log}
 	ready := make(chan struct{})
@@ -77,6 +78,7 @@ func ourKDC(t *testing.T, r *mittest.Realm, setup ...string) *kdcUnderTest {
 		if err := <-done; err != nil {
 			t.Errorf("KDC: %v", err)
 		}
+		db.Close()
 		store.Close()
 		if t.Failed() {
 			for _, l := range logs.take() {

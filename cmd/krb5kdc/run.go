@@ -101,11 +101,17 @@ type kdcProcess struct {
 	realms   *kdc.Realms
 	log      *slog.Logger
 	sinks    *logSinks
+	dbs      []*kdc.StoreDatabase
 	stores   []*kdb.Store
 	udp, tcp []string // every realm's, as the Server binds each once
 }
 
+// close writes the lockout counters still pending, then closes the
+// databases and logs.
 func (k *kdcProcess) close() {
+	for _, d := range k.dbs {
+		d.Close()
+	}
 	for _, s := range k.stores {
 		s.Close()
 	}
@@ -195,7 +201,10 @@ func (k *kdcProcess) openRealm(ctx context.Context, o options, cfg *realm.Config
 	}
 	k.stores = append(k.stores, store)
 	k.udp, k.tcp = append(k.udp, udp...), append(k.tcp, tcp...)
-	h := &kdc.Handler{DB: kdc.NewStoreDatabase(store, mkeys), Log: k.log}
+	db := kdc.NewStoreDatabase(store, mkeys)
+	db.Log = k.log
+	k.dbs = append(k.dbs, db)
+	h := &kdc.Handler{DB: db, Log: k.log}
 	h.Configure(rs, kd)
 	if skew > 0 {
 		h.ClockSkew = skew
