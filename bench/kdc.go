@@ -32,6 +32,7 @@ var kdcFlags struct {
 	clients    string
 	kinds      string
 	services   int
+	cpus       string
 	duration   time.Duration
 	mitWorkers int
 	pac        bool
@@ -119,6 +120,11 @@ func benchKDCs(dir string, n int, clients []int, runs int, mitDir, bin string) e
 		{name: "ours", dir: filepath.Join(dir, "ours")},
 	}
 	daemons := [][]string{mitArgs, {filepath.Join(bin, "krb5kdc"), "-n"}}
+	if kdcFlags.cpus != "" {
+		for i := range daemons {
+			daemons[i] = append([]string{"taskset", "-c", kdcFlags.cpus}, daemons[i]...)
+		}
+	}
 	utils := []string{filepath.Join(mitDir, "kdb5_util"), filepath.Join(bin, "kdb5util")}
 	for i, s := range sides {
 		if err := s.setUp(utils[i], dumpFile); err != nil {
