@@ -35,6 +35,7 @@ var kdcFlags struct {
 	cpus       string
 	duration   time.Duration
 	mitWorkers int
+	ourWorkers int
 	pac        bool
 }
 
@@ -119,7 +120,11 @@ func benchKDCs(dir string, n int, clients []int, runs int, mitDir, bin string) e
 		{name: "MIT", dir: filepath.Join(dir, "mit")},
 		{name: "ours", dir: filepath.Join(dir, "ours")},
 	}
-	daemons := [][]string{mitArgs, {filepath.Join(bin, "krb5kdc"), "-n"}}
+	ourArgs := []string{filepath.Join(bin, "krb5kdc"), "-n"}
+	if kdcFlags.ourWorkers > 0 {
+		ourArgs = append(ourArgs, "-w", strconv.Itoa(kdcFlags.ourWorkers))
+	}
+	daemons := [][]string{mitArgs, ourArgs}
 	if kdcFlags.cpus != "" {
 		for i := range daemons {
 			daemons[i] = append([]string{"taskset", "-c", kdcFlags.cpus}, daemons[i]...)

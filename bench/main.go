@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&kdcFlags.services, "services", 1000, "with -kdc: TGS requests name one of this many services (the first users), 0 for any user")
 	flag.DurationVar(&kdcFlags.duration, "duration", 5*time.Second, "with -kdc: how long each measurement lasts")
 	flag.IntVar(&kdcFlags.mitWorkers, "mit-workers", 0, "with -kdc: run MIT's krb5kdc with -w N (0: one process, its default)")
+	flag.IntVar(&kdcFlags.ourWorkers, "our-workers", 0, "with -kdc: run our krb5kdc with -w N (0: its default, four UDP goroutines per CPU)")
 	flag.StringVar(&kdcFlags.cpus, "kdc-cpus", "", "with -kdc: run each KDC on these CPUs (taskset -c list); run the generator on others with taskset too")
 	flag.BoolVar(&kdcFlags.pac, "pac", false, "with -kdc: let MIT's KDC add PACs, its 1.20 default (ours never adds one)")
 	flag.Parse()
