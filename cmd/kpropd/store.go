@@ -51,7 +51,7 @@ func (s *fileStore) Begin(ctx context.Context, client string, size uint64) (prop
 		lock.Close()
 		return nil, fmt.Errorf("%w while trying to open '%s'", err, temp)
 	}
-	t := &transfer{store: s, lock: lock, data: data, w: bufio.NewWriterSize(data, 1<<20)}
+	t := &transfer{store: s, lock: lock, data: data, w: bufio.NewWriterSize(&writebackFile{f: data}, 1<<20)}
 	if s.program == "" {
 		t.startLoad()
 	}
