@@ -12,8 +12,9 @@ import (
 
 // entryCheckInterval bounds how long a change committed by another process
 // (kadmin, a load, kpropd) can go unseen: the database's version is read
-// again when the last reading is older than this. A kinit started after
-// kadmin returns cannot get its request here sooner.
+// again when the last reading is older than this, so requests arriving
+// this long after the commit see it. Starting kinit after kadmin returns
+// alone takes longer.
 const entryCheckInterval = time.Millisecond
 
 // maxCachedEntries bounds the cache. Most of a busy realm's requests name
