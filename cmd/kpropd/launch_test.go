@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -313,5 +314,30 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(r.DBName + ".load-*"); len(m) > 0 {
 		t.Errorf("scratch files left behind: %v", m)
+	}
+}
+
+// TestDatagramSocketRefused starts our kpropd with a UDP socket on
+// standard input, as a unit file with ListenDatagram= would: it says what
+// is wrong and exits 1 instead of waiting for a connection that cannot
+// come.
+func TestDatagramSocketRefused(t *testing.T) {
+	ours := ourTools(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	f, err := pc.(*net.UDPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(ours.kpropd, "-d")
+	cmd.Stdin = f
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "datagram socket") {
+		t.Errorf("kpropd with a UDP socket: %v, %q; want exit 1 naming the datagram socket", err, out)
 	}
 }

@@ -40,6 +40,12 @@ func run(ctx context.Context, o options) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
 		return 1
 	}
+	if len(act.PacketConns) > 0 {
+		// kprop connects over TCP; a datagram socket is a unit file
+		// mistake, better said now than by a kpropd that never answers.
+		fmt.Fprintf(os.Stderr, "%s: passed a datagram socket; kpropd listens on a stream socket (ListenStream=)\n", o.prog)
+		return 1
+	}
 	if act.Conn != nil {
 		daemon.SilenceStdio(act.Conn)
 	}

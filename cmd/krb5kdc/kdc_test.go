@@ -239,3 +239,28 @@ func aliceRealm(t *testing.T) (r *mittest.Realm, kdb5util, kadmin, krb5kdc strin
 	r.MustRun(t, kadmin, "-q", "addprinc -pw alice-pw alice")
 	return r, kdb5util, kadmin, krb5kdc
 }
+
+// TestSystemdSocketActivation starts krb5kdc as systemd does for a socket
+// unit with ListenDatagram= (Accept=no): systemd-socket-activate binds the
+// realm's UDP port and starts the KDC with the socket in LISTEN_FDS when
+// the first request arrives, and MIT's kinit is answered on it.
+func TestSystemdSocketActivation(t *testing.T) {
+	mittest.Require(t, "systemd-socket-activate")
+	r, _, _, krb5kdc := aliceRealm(t)
+	args := []string{"--datagram", "-l", r.KDCAddr()}
+	// systemd-socket-activate passes on only the variables named.
+	for _, kv := range r.Env() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "KRB5") {
+			args = append(args, "-E", name)
+		}
+	}
+	proc := r.Start(t, "systemd-socket-activate", append(args, krb5kdc, "-n")...)
+	proc.WaitPort(t, "udp", r.KDCAddr(), startTimeout)
+	if _, stderr, exit := r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+		t.Fatalf("kinit over the activated socket: exit %d: %s", exit, stderr)
+	}
+	log, err := os.ReadFile(r.LogFile)
+	if err != nil || !strings.Contains(string(log), "ISSUE: authtime") {
+		t.Errorf("KDC log %q, %v; want the issued ticket", log, err)
+	}
+}

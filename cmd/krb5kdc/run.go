@@ -79,8 +79,9 @@ func run(ctx context.Context, o options) int {
 	if act.Standalone() {
 		err = srv.ListenAndServe(ctx, k.udp, k.tcp, started)
 	} else {
-		// systemd socket activation (Accept=no): TCP listeners only.
-		err = srv.Serve(ctx, nil, act.Listeners, started)
+		// systemd socket activation (Accept=no): the sockets of the
+		// unit's ListenDatagram= and ListenStream= lines.
+		err = srv.Serve(ctx, act.PacketConns, act.Listeners, started)
 	}
 	if o.pidFile != "" {
 		os.Remove(o.pidFile)

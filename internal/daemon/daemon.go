@@ -26,11 +26,16 @@ type Activation struct {
 	// Listeners are sockets to accept on (systemd Accept=no, or a
 	// listening socket on fd 0).
 	Listeners []net.Listener
+	// PacketConns are datagram sockets (systemd ListenDatagram=), which
+	// a KDC reads requests from.
+	PacketConns []net.PacketConn
 }
 
 // Standalone reports whether nothing was handed over: the daemon must
 // open its own listener.
-func (a Activation) Standalone() bool { return a.Conn == nil && len(a.Listeners) == 0 }
+func (a Activation) Standalone() bool {
+	return a.Conn == nil && len(a.Listeners) == 0 && len(a.PacketConns) == 0
+}
 
 // Detect finds the sockets the process was started with: systemd's
 // LISTEN_FDS first, then a socket on standard input as MIT's kpropd checks
@@ -60,9 +65,22 @@ func Detect() (Activation, error) {
 	return a, nil
 }
 
-// add sorts a passed socket into a listener or a connection.
+// add sorts a passed socket into a listener, a datagram socket or a
+// connection.
 func (a *Activation) add(f *os.File) error {
 	defer f.Close()
+	typ, err := syscall.GetsockoptInt(int(f.Fd()), syscall.SOL_SOCKET, syscall.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", f.Name(), err)
+	}
+	if typ == syscall.SOCK_DGRAM {
+		pc, err := net.FilePacketConn(f)
+		if err != nil {
+			return fmt.Errorf("socket %s: %w", f.Name(), err)
+		}
+		a.PacketConns = append(a.PacketConns, pc)
+		return nil
+	}
 	listening, err := syscall.GetsockoptInt(int(f.Fd()), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
 	if err != nil {
 		return fmt.Errorf("socket %s: %w", f.Name(), err)

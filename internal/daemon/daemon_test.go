@@ -29,7 +29,7 @@ func TestChild(t *testing.T) {
 		fmt.Println("error:", err)
 		os.Exit(0)
 	}
-	fmt.Printf("conn=%v listeners=%d\n", a.Conn != nil, len(a.Listeners))
+	fmt.Printf("conn=%v listeners=%d datagram=%d\n", a.Conn != nil, len(a.Listeners), len(a.PacketConns))
 	if a.Conn != nil {
 		a.Conn.Write([]byte("hello"))
 	}
@@ -95,6 +95,23 @@ func TestDetectSystemdListener(t *testing.T) {
 	})
 	f.Close()
 	if !strings.Contains(out, "conn=false listeners=1") {
+		t.Fatalf("child saw %q", out)
+	}
+}
+
+func TestDetectSystemdDatagram(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	f, _ := pc.(*net.UDPConn).File()
+	out := runChild(t, "systemd", func(c *exec.Cmd) {
+		c.ExtraFiles = []*os.File{f}
+		c.Env = append(c.Env, "LISTEN_FDS=1")
+	})
+	f.Close()
+	if !strings.Contains(out, "conn=false listeners=0 datagram=1") {
 		t.Fatalf("child saw %q", out)
 	}
 }
