@@ -48,6 +48,17 @@ func runChild(t *testing.T, mode string, setup func(*exec.Cmd)) string {
 	return string(out)
 }
 
+// runSystemdChild runs the child with f passed as systemd passes a socket
+// (fd 3, LISTEN_FDS=1), and closes f.
+func runSystemdChild(t *testing.T, f *os.File) string {
+	t.Helper()
+	defer f.Close()
+	return runChild(t, "systemd", func(c *exec.Cmd) {
+		c.ExtraFiles = []*os.File{f}
+		c.Env = append(c.Env, "LISTEN_FDS=1")
+	})
+}
+
 func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,12 +100,7 @@ func TestDetectSystemdListener(t *testing.T) {
 	}
 	defer l.Close()
 	f, _ := l.(*net.TCPListener).File()
-	out := runChild(t, "systemd", func(c *exec.Cmd) {
-		c.ExtraFiles = []*os.File{f}
-		c.Env = append(c.Env, "LISTEN_FDS=1")
-	})
-	f.Close()
-	if !strings.Contains(out, "conn=false listeners=1") {
+	if out := runSystemdChild(t, f); !strings.Contains(out, "conn=false listeners=1") {
 		t.Fatalf("child saw %q", out)
 	}
 }
@@ -106,12 +112,7 @@ func TestDetectSystemdDatagram(t *testing.T) {
 	}
 	defer pc.Close()
 	f, _ := pc.(*net.UDPConn).File()
-	out := runChild(t, "systemd", func(c *exec.Cmd) {
-		c.ExtraFiles = []*os.File{f}
-		c.Env = append(c.Env, "LISTEN_FDS=1")
-	})
-	f.Close()
-	if !strings.Contains(out, "conn=false listeners=0 datagram=1") {
+	if out := runSystemdChild(t, f); !strings.Contains(out, "conn=false listeners=0 datagram=1") {
 		t.Fatalf("child saw %q", out)
 	}
 }
@@ -121,12 +122,7 @@ func TestDetectSystemdAcceptedConnection(t *testing.T) {
 	defer client.Close()
 	f, _ := server.File()
 	server.Close()
-	out := runChild(t, "systemd", func(c *exec.Cmd) {
-		c.ExtraFiles = []*os.File{f}
-		c.Env = append(c.Env, "LISTEN_FDS=1")
-	})
-	f.Close()
-	if !strings.Contains(out, "conn=true listeners=0") {
+	if out := runSystemdChild(t, f); !strings.Contains(out, "conn=true listeners=0") {
 		t.Fatalf("child saw %q", out)
 	}
 }
