@@ -182,7 +182,7 @@ func (h *Handler) finishAS(st *asState, pkt []byte) ([]byte, *Error) {
 		return nil, failWith("UNKNOWN_REASON", err)
 	}
 	ticketOut := ticket{Realm: body.Realm, SName: st.tktName,
-		EncPart: encryptedData{EType: srvKey.KeyType, KVNO: srvKVNO, Cipher: tktCipher}}
+		EncPart: krb5x.EncryptedData{EType: srvKey.KeyType, KVNO: srvKVNO, Cipher: tktCipher}}
 	encPart := &encKDCRepPart{
 		Key: st.session, Nonce: body.Nonce, KeyExp: keyExpiration(st.client), Flags: tkt.Flags,
 		Times: tkt.Times, SRealm: body.Realm, SName: st.tktName,
@@ -199,7 +199,7 @@ func (h *Handler) finishAS(st *asState, pkt []byte) ([]byte, *Error) {
 	// The reply's enc-part carries no kvno: MIT sets it only after
 	// encoding.
 	reply := marshalKDCRep(appASRep, padata, tkt.CRealm, tkt.CName, ticketOut,
-		encryptedData{EType: st.ck.key.KeyType, Cipher: repCipher})
+		krb5x.EncryptedData{EType: st.ck.key.KeyType, Cipher: repCipher})
 	st.rep = replyEtypes{rep: st.ck.key.KeyType, tkt: srvKey.KeyType, ses: st.session.KeyType, haveTicket: true}
 	return reply, nil
 }

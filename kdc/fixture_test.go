@@ -242,7 +242,7 @@ type request struct {
 	haveAddrs   bool
 	padata      []paData
 	tickets     [][]byte
-	encAuthData *encryptedData
+	encAuthData *krb5x.EncryptedData
 	// optionsBits, when set, is the KDCOptions BIT STRING content.
 	optionsBits []byte
 }
@@ -287,7 +287,7 @@ func (q *request) body() []byte {
 		b = asn1der.AppendCtx(b, 9, appendAddresses(nil, q.addrs))
 	}
 	if q.encAuthData != nil {
-		b = asn1der.AppendCtx(b, 10, appendEncryptedData(nil, *q.encAuthData))
+		b = asn1der.AppendCtx(b, 10, krb5x.AppendEncryptedData(nil, *q.encAuthData))
 	}
 	if len(q.tickets) > 0 {
 		var tk []byte
@@ -323,7 +323,7 @@ func encTS(t testing.TB, key types.EncryptionKey, ts uint32) paData {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return paData{Type: paEncTimestamp, Value: appendEncryptedData(nil, encryptedData{EType: key.KeyType, Cipher: ct})}
+	return paData{Type: paEncTimestamp, Value: krb5x.AppendEncryptedData(nil, krb5x.EncryptedData{EType: key.KeyType, Cipher: ct})}
 }
 
 // passwordKey derives a principal's key from its password with the
@@ -561,7 +561,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	ap = asn1der.AppendCtxInt(ap, 1, appAPReq)
 	ap = appendCtxFlags(ap, 2, o.apOptions)
 	ap = asn1der.AppendCtx(ap, 3, tktDER)
-	ap = asn1der.AppendCtx(ap, 4, appendEncryptedData(nil, encryptedData{EType: session.KeyType, Cipher: authCT}))
+	ap = asn1der.AppendCtx(ap, 4, krb5x.AppendEncryptedData(nil, krb5x.EncryptedData{EType: session.KeyType, Cipher: authCT}))
 	q.padata = []paData{{Type: paTGSReq, Value: asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendSequence(nil, ap))}}
 	q.app = appTGSReq
 	return q.marshalWith(q.body())

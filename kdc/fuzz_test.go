@@ -121,7 +121,7 @@ func newFuzzRealm(t testing.TB) *fuzzRealm {
 	u2u := f.tgsReq(uq, tgt.tktDER, tgt.session(), alice(), tgsOpts{})
 	aq := f.serviceReq("host/svc")
 	ct, _ := krb5x.Encrypt(subkey, keyUsageTGSAuthDataSK, appendAuthData(nil, []authData{{Type: 77, Data: []byte("x")}}))
-	aq.encAuthData = &encryptedData{EType: 17, Cipher: ct}
+	aq.encAuthData = &krb5x.EncryptedData{EType: 17, Cipher: ct}
 	authz := f.tgsReq(aq, tgt.tktDER, tgt.session(), alice(), tgsOpts{subkey: &subkey, cksumType: cksumRSAMD5})
 
 	asBuild := func(q *request) []byte { return q.marshal() }
@@ -221,7 +221,7 @@ func FuzzHandler(f *testing.F) {
 			if req, err := parseKDCReq(in, app); err == nil {
 				for _, pa := range req.PAData {
 					parseAPReq(pa.Value)
-					parseEncryptedData(pa.Value)
+					krb5x.ParseEncryptedData(pa.Value)
 					parseEncTS(pa.Value)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/krb5prop/krb5prop/internal/asn1der"
+	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/internal/princname"
 )
 
@@ -37,13 +38,6 @@ func (p principalName) equal(o principalName) bool {
 // (krb5_is_tgs_principal): two components, the first "krbtgt".
 func (p principalName) isTGS() bool {
 	return len(p.Components) == 2 && p.Components[0] == "krbtgt"
-}
-
-// encryptedData is an EncryptedData; KVNO 0 is absent on the wire.
-type encryptedData struct {
-	EType  int32
-	KVNO   uint32
-	Cipher []byte
 }
 
 // paData is one PA-DATA element.
@@ -98,7 +92,7 @@ type encTicketPart struct {
 type ticket struct {
 	Realm   string
 	SName   principalName
-	EncPart encryptedData
+	EncPart krb5x.EncryptedData
 }
 
 // kdcReq is an AS-REQ or TGS-REQ.
@@ -124,7 +118,7 @@ type reqBody struct {
 	ETypes        []int32
 	Addresses     []hostAddress
 	HaveAddresses bool
-	EncAuthData   *encryptedData
+	EncAuthData   *krb5x.EncryptedData
 	// Tickets are the additional tickets, each as its DER.
 	Tickets [][]byte
 }
@@ -269,7 +263,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 		}
 	}
 	if f[10] != nil {
-		ed, err := parseEncryptedData(f[10])
+		ed, err := krb5x.ParseEncryptedData(f[10])
 		if err != nil {
 			return err
 		}
@@ -330,29 +324,6 @@ func parseAddresses(b []byte) ([]hostAddress, error) {
 	return out, err
 }
 
-// parseEncryptedData decodes an EncryptedData TLV filling b. The kvno is
-// decoded as MIT's kvno type: a signed 32-bit INTEGER reinterpreted as
-// unsigned.
-func parseEncryptedData(b []byte) (encryptedData, error) {
-	var ed encryptedData
-	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2), asn1der.Tags(0, 2))
-	if err != nil {
-		return ed, err
-	}
-	if ed.EType, err = asn1der.Int32(f[0]); err != nil {
-		return ed, err
-	}
-	if f[1] != nil {
-		v, err := asn1der.Int32(f[1])
-		if err != nil {
-			return ed, err
-		}
-		ed.KVNO = uint32(v)
-	}
-	ed.Cipher, err = asn1der.Octets(f[2])
-	return ed, err
-}
-
 // parseTicket decodes a Ticket TLV filling b; tkt-vno must be 5.
 func parseTicket(b []byte) (ticket, error) {
 	var t ticket
@@ -375,7 +346,7 @@ func parseTicket(b []byte) (ticket, error) {
 	if t.SName, err = parsePrincipalName(f[2]); err != nil {
 		return t, err
 	}
-	t.EncPart, err = parseEncryptedData(f[3])
+	t.EncPart, err = krb5x.ParseEncryptedData(f[3])
 	return t, err
 }
 
@@ -484,7 +455,7 @@ type apReq struct {
 	Options       uint32
 	TicketDER     []byte
 	Ticket        ticket
-	Authenticator encryptedData
+	Authenticator krb5x.EncryptedData
 }
 
 // AP options (RFC 4120 §5.5.1) as 32-bit krb5_flags.
@@ -521,7 +492,7 @@ func parseAPReq(b []byte) (*apReq, error) {
 	if a.Ticket, err = parseTicket(f[3]); err != nil {
 		return nil, err
 	}
-	if a.Authenticator, err = parseEncryptedData(f[4]); err != nil {
+	if a.Authenticator, err = krb5x.ParseEncryptedData(f[4]); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -641,18 +612,6 @@ func appendPrincipalName(b []byte, pn principalName) []byte {
 	return asn1der.AppendSequence(b, body)
 }
 
-func appendEncryptedData(b []byte, ed encryptedData) []byte {
-	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, int64(ed.EType))
-	if ed.KVNO != 0 {
-		// MIT's kvno type is unsigned in C but encoded as a signed
-		// 32-bit value.
-		body = asn1der.AppendCtxInt(body, 1, int64(int32(ed.KVNO)))
-	}
-	body = asn1der.AppendCtxString(body, 2, asn1der.TagOctetString, ed.Cipher)
-	return asn1der.AppendSequence(b, body)
-}
-
 func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 	var body []byte
 	body = asn1der.AppendCtxInt(body, 0, int64(k.KeyType))
@@ -694,7 +653,7 @@ func appendTicket(b []byte, t ticket) []byte {
 	body = asn1der.AppendCtxInt(body, 0, pvno)
 	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
 	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = asn1der.AppendCtx(body, 3, appendEncryptedData(nil, t.EncPart))
+	body = asn1der.AppendCtx(body, 3, krb5x.AppendEncryptedData(nil, t.EncPart))
 	return asn1der.AppendTLV(b, asn1der.AppTag(appTicket), asn1der.AppendSequence(nil, body))
 }
 
@@ -778,7 +737,7 @@ func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 }
 
 // marshalKDCRep encodes an AS-REP (app 11) or TGS-REP (app 13).
-func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc encryptedData) []byte {
+func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc krb5x.EncryptedData) []byte {
 	var body []byte
 	body = asn1der.AppendCtxInt(body, 0, pvno)
 	body = asn1der.AppendCtxInt(body, 1, int64(app))
@@ -788,7 +747,7 @@ func marshalKDCRep(app int, padata []paData, crealm string, cname principalName,
 	body = asn1der.AppendCtxString(body, 3, asn1der.TagGeneralString, []byte(crealm))
 	body = asn1der.AppendCtx(body, 4, appendPrincipalName(nil, cname))
 	body = asn1der.AppendCtx(body, 5, appendTicket(nil, tkt))
-	body = asn1der.AppendCtx(body, 6, appendEncryptedData(nil, enc))
+	body = asn1der.AppendCtx(body, 6, krb5x.AppendEncryptedData(nil, enc))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(app), asn1der.AppendSequence(nil, body))
 }
 

@@ -185,7 +185,7 @@ func filterPreauthError(err error) *Error {
 // works (none is KDC_ERR_PREAUTH_FAILED: a wrong password), then check it
 // against the clock.
 func (h *Handler) verifyEncTS(rs *requestState, client *kdb.Principal, value []byte) error {
-	ed, err := parseEncryptedData(value)
+	ed, err := krb5x.ParseEncryptedData(value)
 	if err != nil {
 		return err
 	}

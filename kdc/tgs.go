@@ -191,7 +191,7 @@ func (h *Handler) tgsExchange(st *tgsState, pkt []byte) ([]byte, *Error) {
 		return nil, failWith("UNKNOWN_REASON", err)
 	}
 	ticketOut := ticket{Realm: body.Realm, SName: tktName,
-		EncPart: encryptedData{EType: encKey.KeyType, KVNO: tktKVNO, Cipher: tktCipher}}
+		EncPart: krb5x.EncryptedData{EType: encKey.KeyType, KVNO: tktKVNO, Cipher: tktCipher}}
 	if body.Options&(optValidate|optRenew) != 0 {
 		ticketOut.Realm = st.header.Ticket.Realm
 	}
@@ -215,7 +215,7 @@ func (h *Handler) tgsExchange(st *tgsState, pkt []byte) ([]byte, *Error) {
 	}
 	st.rep = replyEtypes{rep: replyKey.KeyType, tkt: encKey.KeyType, ses: session.KeyType, haveTicket: true}
 	return marshalKDCRep(appTGSRep, nil, tkt.CRealm, tkt.CName, ticketOut,
-		encryptedData{EType: replyKey.KeyType, Cipher: repCipher}), nil
+		krb5x.EncryptedData{EType: replyKey.KeyType, Cipher: repCipher}), nil
 }
 
 // processTGSReq is MIT's kdc_process_tgs_req and kdc_rd_ap_req: find and

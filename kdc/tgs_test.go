@@ -218,7 +218,7 @@ func TestTGSErrors(t *testing.T) {
 			q := f.serviceReq("host/svc")
 			plain := appendAuthData(nil, []authData{{Type: adMandatoryForKDC, Data: []byte{0x30, 0}}})
 			ct, _ := krb5x.Encrypt(tgt.session(), keyUsageTGSAuthData, plain)
-			q.encAuthData = &encryptedData{EType: 18, Cipher: ct}
+			q.encAuthData = &krb5x.EncryptedData{EType: 18, Cipher: ct}
 			return f.tgsReq(q, tgt.tktDER, tgt.session(), alice(), tgsOpts{})
 		}, CodePolicy, "HANDLE_AUTHDATA", true},
 	}
@@ -420,7 +420,7 @@ func TestTGSAuthorizationData(t *testing.T) {
 	plain := appendAuthData(nil, ad)
 	ct, _ := krb5x.Encrypt(subkey, keyUsageTGSAuthDataSK, plain)
 	q := f.serviceReq("host/svc")
-	q.encAuthData = &encryptedData{EType: 18, Cipher: ct}
+	q.encAuthData = &krb5x.EncryptedData{EType: 18, Cipher: ct}
 	r := decodeTGSRep(t, f.serve(f.tgsReq(q, tgt.tktDER, tgt.session(), alice(), tgsOpts{subkey: &subkey})),
 		subkey, keyUsageTGSRepSubkey, f.key("host/svc", 18))
 	// The request's authorization data is copied; what only a KDC may

@@ -40,7 +40,7 @@ func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time
 	var rep []byte
 	rep = asn1der.AppendCtxInt(rep, 0, pvno)
 	rep = asn1der.AppendCtxInt(rep, 1, appAPRep)
-	rep = asn1der.AppendCtx(rep, 2, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
+	rep = asn1der.AppendCtx(rep, 2, AppendEncryptedData(nil, EncryptedData{EType: sessionKey.KeyType, Cipher: ct}))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPRep), asn1der.AppendTLV(nil, asn1der.TagSequence, rep)), nil
 }
 
@@ -132,11 +132,11 @@ func kerberosSeconds(t time.Time) int64 {
 // as MIT's krb5_c_decrypt: the etype must be the key's (or MIT's
 // ENCTYPE_UNKNOWN), else "Bad encryption type".
 func decryptEncryptedData(key types.EncryptionKey, usage uint32, b []byte) ([]byte, error) {
-	etype, ct, err := parseEncryptedData(b)
+	ed, err := ParseEncryptedData(b)
 	if err != nil {
 		return nil, err
 	}
-	return decryptWith(key, usage, etype, ct)
+	return decryptWith(key, usage, ed.EType, ed.Cipher)
 }
 
 // decryptWith decrypts ciphertext ct that claims enctype etype.

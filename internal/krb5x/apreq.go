@@ -99,7 +99,7 @@ func MarshalTicket(t messages.Ticket) ([]byte, error) {
 	body = asn1der.AppendCtxInt(body, 0, pvno)
 	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
 	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = asn1der.AppendCtx(body, 3, appendEncryptedData(nil, t.EncPart.EType, uint32(t.EncPart.KVNO), t.EncPart.Cipher))
+	body = asn1der.AppendCtx(body, 3, AppendEncryptedData(nil, EncryptedData{EType: t.EncPart.EType, KVNO: uint32(t.EncPart.KVNO), Cipher: t.EncPart.Cipher}))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(appTicket), asn1der.AppendTLV(nil, asn1der.TagSequence, body)), nil
 }
 
@@ -143,17 +143,15 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	req = asn1der.AppendCtxInt(req, 1, appAPReq)
 	req = asn1der.AppendCtx(req, 2, appendBitString32(nil, APOptionMutualRequired))
 	req = asn1der.AppendCtx(req, 3, ticket)
-	req = asn1der.AppendCtx(req, 4, appendEncryptedData(nil, sessionKey.KeyType, 0, ct))
+	req = asn1der.AppendCtx(req, 4, AppendEncryptedData(nil, EncryptedData{EType: sessionKey.KeyType, Cipher: ct}))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendTLV(nil, asn1der.TagSequence, req)), ctime, cusec, nil
 }
 
 // ticket is the clear part of a Ticket.
 type ticket struct {
-	realm  string
-	sname  types.PrincipalName
-	etype  int32
-	kvno   uint32
-	cipher []byte
+	realm   string
+	sname   types.PrincipalName
+	encPart EncryptedData
 }
 
 // parseTicket decodes a Ticket TLV filling b (a wrong tkt-vno is
@@ -179,7 +177,7 @@ func parseTicket(b []byte) (ticket, error) {
 	if t.sname, err = parsePrincipalName(f[2]); err != nil {
 		return t, err
 	}
-	t.etype, t.kvno, t.cipher, err = parseEncryptedDataKvno(f[3])
+	t.encPart, err = ParseEncryptedData(f[3])
 	return t, err
 }
 
@@ -254,19 +252,19 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	if err != nil {
 		return nil, err
 	}
-	authEtype, authCipher, err := parseEncryptedData(f[4])
+	auth, err := ParseEncryptedData(f[4])
 	if err != nil {
 		return nil, err
 	}
 	info.TicketServer, info.TicketRealm = tkt.sname, tkt.realm
-	info.TicketKVNO, info.TicketEnctype = tkt.kvno, tkt.etype
+	info.TicketKVNO, info.TicketEnctype = tkt.encPart.KVNO, tkt.encPart.EType
 
 	// The service key and the ticket (rd_req_dec.c try_one_princ).
-	svcKey, err := lookup(append([]string(nil), tkt.sname.NameString...), tkt.realm, tkt.kvno, tkt.etype)
+	svcKey, err := lookup(append([]string(nil), tkt.sname.NameString...), tkt.realm, tkt.encPart.KVNO, tkt.encPart.EType)
 	if err != nil {
 		return nil, lookupError(err)
 	}
-	encTicket, err := decryptWith(svcKey, keyUsageTicket, tkt.etype, tkt.cipher)
+	encTicket, err := decryptWith(svcKey, keyUsageTicket, tkt.encPart.EType, tkt.encPart.Cipher)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +273,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	}
 
 	// The authenticator, under the session key.
-	authPlain, err := decryptWith(info.SessionKey, keyUsageAuthenticator, authEtype, authCipher)
+	authPlain, err := decryptWith(info.SessionKey, keyUsageAuthenticator, auth.EType, auth.Cipher)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +284,8 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	if !sameName(crealm, cname, info.ClientRealm, info.Client) {
 		return nil, newError(CodeBadMatch, nil)
 	}
-	if c, err := NewCipher(info.SessionKey, keyUsageAuthenticator); err == nil && len(authCipher) >= c.macLen {
-		info.ReplayTag = append([]byte(nil), authCipher[len(authCipher)-c.macLen:]...)
+	if c, err := NewCipher(info.SessionKey, keyUsageAuthenticator); err == nil && len(auth.Cipher) >= c.macLen {
+		info.ReplayTag = append([]byte(nil), auth.Cipher[len(auth.Cipher)-c.macLen:]...)
 	}
 
 	if replay != nil {

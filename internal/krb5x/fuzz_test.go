@@ -67,7 +67,7 @@ func sealRaw(t *testing.T, key types.EncryptionKey, usage uint32, plaintext []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	return appendEncryptedData(nil, key.KeyType, 0, ct)
+	return AppendEncryptedData(nil, EncryptedData{EType: key.KeyType, Cipher: ct})
 }
 
 // wrapMessage encodes [APPLICATION app] { pvno, msg-type, [n] inner }.
@@ -219,7 +219,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := s.lookup(tkt.sname.NameString, tkt.realm, tkt.kvno, tkt.etype)
+	svc, err := s.lookup(tkt.sname.NameString, tkt.realm, tkt.encPart.KVNO, tkt.encPart.EType)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	smallPlain := plain(s.key, keyUsageKRBPriv, cipherOf(t, small, appKRBPriv, 3))
 	seeds := map[string][][]byte{
 		"FuzzDecryptedParts": {
-			plain(svc, keyUsageTicket, tkt.cipher),
+			plain(svc, keyUsageTicket, tkt.encPart.Cipher),
 			plain(s.key, keyUsageAuthenticator, cipherOf(t, s.cp.c2s[2], appAPReq, 4)),
 			encAPRep,
 			smallPlain,

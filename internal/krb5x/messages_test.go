@@ -129,11 +129,11 @@ func cipherOf(t testing.TB, msg []byte, app, n int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ct, err := parseEncryptedData(f[n])
+	ed, err := ParseEncryptedData(f[n])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ct
+	return ed.Cipher
 }
 
 // confounder decrypts ct with MIT's state and returns the confounder MIT

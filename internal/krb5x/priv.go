@@ -212,10 +212,11 @@ func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
 	if err := checkHeader(f[0], f[1], appKRBPriv); err != nil {
 		return PrivMessage{}, err
 	}
-	etype, ct, err := parseEncryptedData(f[3])
+	ed, err := ParseEncryptedData(f[3])
 	if err != nil {
 		return PrivMessage{}, err
 	}
+	etype, ct := ed.EType, ed.Cipher
 	if etype != s.etype && etype != enctypeUnknown {
 		return PrivMessage{}, genericError(TextBadEnctype, nil)
 	}
@@ -285,44 +286,3 @@ func (s *PrivStream) openRC4(ct []byte) ([]byte, error) {
 	return plain[rc4ConfounderSize:], nil
 }
 
-// parseEncryptedData decodes EncryptedData ::= SEQUENCE { etype [0] Int32,
-// kvno [1] UInt32 OPTIONAL, cipher [2] OCTET STRING }; the kvno is checked
-// for form only. cipher aliases b.
-func parseEncryptedData(b []byte) (etype int32, cipher []byte, err error) {
-	etype, _, cipher, err = parseEncryptedDataKvno(b)
-	return etype, cipher, err
-}
-
-// parseEncryptedDataKvno is parseEncryptedData returning the kvno too (0
-// when absent). MIT decodes kvno as a signed 32-bit value (Windows RODCs
-// send large ones), so both signs are accepted.
-func parseEncryptedDataKvno(b []byte) (etype int32, kvno uint32, cipher []byte, err error) {
-	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1, 2), asn1der.Tags(0, 2))
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	if etype, err = asn1der.Int32(f[0]); err != nil {
-		return 0, 0, nil, err
-	}
-	if f[1] != nil {
-		if kvno, err = parseSeqNumber(f[1]); err != nil {
-			return 0, 0, nil, err
-		}
-	}
-	if cipher, err = asn1der.Octets(f[2]); err != nil {
-		return 0, 0, nil, err
-	}
-	return etype, kvno, cipher, nil
-}
-
-// appendEncryptedData appends EncryptedData with etype, the kvno when
-// non-zero (MIT's opt_kvno) and cipher.
-func appendEncryptedData(b []byte, etype int32, kvno uint32, cipher []byte) []byte {
-	var c []byte
-	c = asn1der.AppendCtxInt(c, 0, int64(etype))
-	if kvno != 0 {
-		c = asn1der.AppendCtxInt(c, 1, int64(int32(kvno)))
-	}
-	c = asn1der.AppendCtxString(c, 2, asn1der.TagOctetString, cipher)
-	return asn1der.AppendTLV(b, asn1der.TagSequence, c)
-}
