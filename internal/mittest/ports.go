@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -26,6 +27,11 @@ func FreePort(t testing.TB) int {
 // FreePorts returns n distinct ports, each free for TCP and UDP on
 // 127.0.0.1. All n are held until the last is found, so they differ from
 // each other; separate calls may, rarely, return the same port.
+//
+// The ports are drawn at random below the kernel's ephemeral range: a
+// port the kernel handed out for port 0 could be handed out again, between
+// this call and the daemon's bind, to any client socket on the machine
+// (every kinit and kprop of the tests running alongside).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var (
@@ -41,9 +47,9 @@ func FreePorts(t testing.TB, n int) []int {
 		if tries == 100+n {
 			t.Fatalf("mittest.FreePorts: no port free for both TCP and UDP after %d tries", tries)
 		}
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		tl, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(candidatePort())))
 		if err != nil {
-			t.Fatalf("mittest.FreePorts: %v", err)
+			continue // taken
 		}
 		holding = append(holding, tl)
 		port := tl.Addr().(*net.TCPAddr).Port
@@ -55,6 +61,25 @@ func FreePorts(t testing.TB, n int) []int {
 		ports = append(ports, port)
 	}
 	return ports
+}
+
+// candidatePort is a random port between 10000 and the start of the
+// kernel's ephemeral range (ip_local_port_range), or 0 (any port) when
+// that range leaves no room below it.
+func candidatePort() int {
+	const lowest = 10000
+	top := 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				top = v
+			}
+		}
+	}
+	if top-lowest < 1000 {
+		return 0
+	}
+	return lowest + rand.IntN(top-lowest)
 }
 
 // WaitPort waits until something listens on addr ("IP:port") for network

@@ -2,8 +2,10 @@ package mittest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -12,9 +14,16 @@ import (
 func TestFreePorts(t *testing.T) {
 	ports := FreePorts(t, 5)
 	seen := map[int]bool{}
+	ephemeral := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &ephemeral)
+	}
 	for _, p := range ports {
 		if p <= 1024 || p > 65535 {
 			t.Errorf("port %d is not a high port", p)
+		}
+		if ephemeral > 11000 && p >= ephemeral {
+			t.Errorf("port %d is in the kernel's ephemeral range (from %d), where client sockets take theirs", p, ephemeral)
 		}
 		if seen[p] {
 			t.Errorf("port %d returned twice", p)
