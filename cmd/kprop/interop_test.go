@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,14 +25,7 @@ type realmWithHostKey struct {
 func newRealmWithHostKey(t *testing.T) *realmWithHostKey {
 	t.Helper()
 	mittest.Require(t, "krb5kdc", "kdb5_util", "kadmin.local", "kprop")
-	host, err := os.Hostname()
-	if err != nil {
-		t.Skip(err)
-	}
-	host = strings.ToLower(host)
-	if addrs, err := net.LookupHost(host); err != nil || len(addrs) == 0 || !net.ParseIP(addrs[0]).IsLoopback() {
-		t.Skipf("host name %q does not resolve to a loopback address (%v %v)", host, addrs, err)
-	}
+	host := mittest.LoopbackHostName(t)
 	r := &realmWithHostKey{
 		Realm: mittest.NewRealm(t, "KRBTEST.COM", mittest.WithKRB5Conf("libdefaults", "qualify_shortname", `""`)),
 		host:  host,

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,22 +65,6 @@ func (tl tools) bareNames(out string) string {
 	return out
 }
 
-// thisHost is this machine's name as both MIT's tools and ours form
-// host/<name> with the realms' settings (no canonicalisation, no
-// qualification); it must resolve to a loopback address.
-func thisHost(t *testing.T) string {
-	t.Helper()
-	host, err := os.Hostname()
-	if err != nil {
-		t.Skip(err)
-	}
-	host = strings.ToLower(host)
-	if addrs, err := net.LookupHost(host); err != nil || len(addrs) == 0 || !net.ParseIP(addrs[0]).IsLoopback() {
-		t.Skipf("host name %q does not resolve to a loopback address (%v %v)", host, addrs, err)
-	}
-	return host
-}
-
 // hostOptions make MIT's library and ours both name this host host/<name>.
 func hostOptions(opts ...mittest.Option) []mittest.Option {
 	return append([]mittest.Option{mittest.WithKRB5Conf("libdefaults", "qualify_shortname", `""`)}, opts...)
@@ -107,7 +90,7 @@ type primary struct {
 func newPrimary(t *testing.T, enctype string) *primary {
 	t.Helper()
 	mittest.Require(t, "krb5kdc", "kdb5_util", "kadmin.local")
-	p := &primary{Realm: mittest.NewRealm(t, testRealm, hostOptions()...), host: thisHost(t), enctype: enctype}
+	p := &primary{Realm: mittest.NewRealm(t, testRealm, hostOptions()...), host: mittest.LoopbackHostName(t), enctype: enctype}
 	p.keytab = p.Path("host.keytab")
 	p.oldKeytab = p.Path("host-kvno1.keytab")
 	p.otherKeytab = p.Path("other.keytab")

@@ -285,4 +285,3 @@ func (s *PrivStream) openRC4(ct []byte) ([]byte, error) {
 	}
 	return plain[rc4ConfounderSize:], nil
 }
-
