@@ -62,7 +62,20 @@ type Cipher struct {
 	ki      []byte           // integrity key; for RC4 the usage key K1
 	ki8     []byte           // RC4 only: K1 for usage 8, the fallback for usage 9
 	macLen  int              // bytes of HMAC output kept
+	// macs holds HMACs keyed with ki for reuse: a Cipher kept for a
+	// KDC's hot keys would otherwise build one per message.
+	macs sync.Pool
 }
+
+// getMAC returns an HMAC keyed with ki; putMAC gives it back.
+func (c *Cipher) getMAC() hash.Hash {
+	if m, ok := c.macs.Get().(hash.Hash); ok {
+		return m
+	}
+	return hmac.New(c.hash, c.ki)
+}
+
+func (c *Cipher) putMAC(m hash.Hash) { c.macs.Put(m) }
 
 // NewCipher derives the encryption and integrity keys of key for usage.
 // Any usage is accepted, including 0, which MIT uses for keys at rest
@@ -286,7 +299,9 @@ func (c *Cipher) sealBlock(random io.Reader, iv, plaintext []byte) ([]byte, []by
 		return nil, nil, fmt.Errorf("confounder: %w", err)
 	}
 	copy(out[bs:], plaintext)
-	return out, c.encryptInPlace(iv, out, n, hmac.New(c.hash, c.ki)), nil
+	mac := c.getMAC()
+	defer c.putMAC(mac)
+	return out, c.encryptInPlace(iv, out, n, mac), nil
 }
 
 // paddedLen is the length of confounder, plaintext and padding for a
@@ -435,7 +450,9 @@ func (c *Cipher) open(state, ciphertext []byte) ([]byte, []byte, error) {
 // openBlock is open for the block-cipher profiles.
 func (c *Cipher) openBlock(iv, ciphertext []byte) ([]byte, []byte, error) {
 	out := make([]byte, len(ciphertext)-c.macLen)
-	next, err := c.decryptTo(iv, out, ciphertext, hmac.New(c.hash, c.ki))
+	mac := c.getMAC()
+	defer c.putMAC(mac)
+	next, err := c.decryptTo(iv, out, ciphertext, mac)
 	if err != nil {
 		return nil, nil, err
 	}
