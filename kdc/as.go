@@ -44,7 +44,7 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	rs := st.rs
 	req := rs.req
 	body := &req.Body
-	if req.MsgType != appASReq {
+	if req.MsgType != krb5x.AppASReq {
 		return nil, failWith("VALIDATE_MESSAGE_TYPE", errBadMsgType)
 	}
 	if body.CName == nil {
@@ -198,7 +198,7 @@ func (h *Handler) finishAS(st *asState, pkt []byte) ([]byte, *Error) {
 	}
 	// The reply's enc-part carries no kvno: MIT sets it only after
 	// encoding.
-	reply := marshalKDCRep(appASRep, padata, tkt.CRealm, tkt.CName, ticketOut,
+	reply := marshalKDCRep(krb5x.AppASRep, padata, tkt.CRealm, tkt.CName, ticketOut,
 		krb5x.EncryptedData{EType: st.ck.key.KeyType, Cipher: repCipher})
 	st.rep = replyEtypes{rep: st.ck.key.KeyType, tkt: srvKey.KeyType, ses: st.session.KeyType, haveTicket: true}
 	return reply, nil

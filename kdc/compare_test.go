@@ -94,7 +94,7 @@ func decodeReply(t *testing.T, what string, b []byte, key types.EncryptionKey, u
 	t.Helper()
 	r := &kdcReply{}
 	var encPart types.EncryptedData
-	if isApp(b, appASRep) {
+	if krb5x.IsApp(b, krb5x.AppASRep) {
 		var rep messages.ASRep
 		if err := rep.Unmarshal(b); err != nil {
 			t.Fatalf("%s: %v", what, err)
@@ -115,7 +115,7 @@ func decodeReply(t *testing.T, what string, b []byte, key types.EncryptionKey, u
 	if err != nil {
 		t.Fatalf("%s: decrypt reply: %v", what, err)
 	}
-	if pt[0] != asn1der.AppTag(appEncTGSRepPart) {
+	if pt[0] != asn1der.AppTag(krb5x.AppEncTGSRepPart) {
 		t.Errorf("%s: encrypted part tagged %#x", what, pt[0])
 	}
 	if err := r.enc.Unmarshal(pt); err != nil {
@@ -238,7 +238,7 @@ func TestCompareWithMITKDC(t *testing.T) {
 	now := uint32(time.Now().Unix())
 	tgsName := pn(2, "krbtgt", interopRealm)
 	asReq := func(client string, mod func(*request)) *request {
-		q := &request{app: appASReq, options: optForwardable | optRenewableOK, cname: pn(1, client), realm: interopRealm,
+		q := &request{app: krb5x.AppASReq, options: optForwardable | optRenewableOK, cname: pn(1, client), realm: interopRealm,
 			sname: tgsName, till: now + 86400, nonce: int32(now & 0xffffff), etypes: []int32{18, 17, 23}}
 		if mod != nil {
 			mod(q)
@@ -352,7 +352,7 @@ func TestCompareWithMITKDC(t *testing.T) {
 	session := mitTGT.enc.Key
 	alice := principalName{Type: 1, Components: []string{"alice"}}
 	svcReq := func(svc string, mod func(*request)) *request {
-		q := &request{app: appTGSReq, options: optForwardable, realm: interopRealm, sname: pn(1, svc),
+		q := &request{app: krb5x.AppTGSReq, options: optForwardable, realm: interopRealm, sname: pn(1, svc),
 			till: now + 86400, nonce: int32(now&0xffff) + 7, etypes: []int32{18, 17}}
 		if len(svc) > 5 && svc[:5] == "host/" {
 			q.sname = pn(1, "host", svc[5:])

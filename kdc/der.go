@@ -14,31 +14,6 @@ import (
 // bounded and never panics: every length is checked against what is left of
 // the input before it is used, and it reports MIT's ASN.1 error texts.
 
-// Application tags of the messages the KDC reads and writes (RFC 4120
-// §5.10).
-const (
-	appTicket        = 1
-	appAuthenticator = 2
-	appEncTicketPart = 3
-	appASReq         = 10
-	appASRep         = 11
-	appTGSReq        = 12
-	appTGSRep        = 13
-	appAPReq         = 14
-	appEncTGSRepPart = 26
-	appKRBError      = 30
-)
-
-// pvno is the protocol version every message carries (RFC 4120).
-const pvno = 5
-
-// isApp reports whether a message starts with [APPLICATION app], with either
-// value of the constructed bit, as MIT's krb5int_is_app_tag: the test MIT's
-// dispatcher uses to tell an AS-REQ from a TGS-REQ.
-func isApp(der []byte, app int) bool {
-	return len(der) > 0 && der[0]&^0x20 == 0x40|byte(app)
-}
-
 // parseTime decodes a KerberosTime ("YYYYMMDDhhmmssZ") into MIT's 32-bit
 // timestamp: krb5_timestamp holds the low 32 bits of the Unix time, which
 // MIT treats as unsigned, so 19700101000000Z is 0 (MIT's "unset" and, as

@@ -228,7 +228,7 @@ func pn(nameType int32, comps ...string) *principalName {
 
 // request describes a KDC-REQ for the tests.
 type request struct {
-	app         int // appASReq or appTGSReq
+	app         int // krb5x.AppASReq or krb5x.AppTGSReq
 	options     uint32
 	cname       *principalName
 	realm       string
@@ -250,7 +250,7 @@ type request struct {
 // asReq is a typical AS-REQ: forwardable, renewable-ok, aes256 and
 // aes128, for the realm's TGT, valid for a day.
 func (f *fixture) asReq(client string) *request {
-	return &request{app: appASReq, options: optForwardable | optRenewableOK,
+	return &request{app: krb5x.AppASReq, options: optForwardable | optRenewableOK,
 		cname: pn(1, strings.Split(client, "/")...), realm: f.realm,
 		sname: pn(2, "krbtgt", f.realm), till: f.ts() + 86400, nonce: 12345,
 		etypes: []int32{18, 17}}
@@ -302,7 +302,7 @@ func (q *request) body() []byte {
 // marshal encodes the request with body as its req-body.
 func (q *request) marshalWith(body []byte) []byte {
 	var b []byte
-	b = asn1der.AppendCtxInt(b, 1, pvno)
+	b = asn1der.AppendCtxInt(b, 1, krb5x.PVNO)
 	b = asn1der.AppendCtxInt(b, 2, int64(q.app))
 	if len(q.padata) > 0 {
 		b = asn1der.AppendCtx(b, 3, appendPADataSeq(nil, q.padata))
@@ -431,7 +431,7 @@ func decodeTGSRep(t testing.TB, reply []byte, key types.EncryptionKey, usage uin
 
 func (r *asResult) fill(t testing.TB, pt []byte, tk messages.Ticket, serverKey types.EncryptionKey) {
 	t.Helper()
-	if len(pt) == 0 || pt[0] != asn1der.AppTag(appEncTGSRepPart) {
+	if len(pt) == 0 || pt[0] != asn1der.AppTag(krb5x.AppEncTGSRepPart) {
 		t.Errorf("encrypted part tag %#x, want [APPLICATION 26] as MIT", pt[0])
 	}
 	r.encRaw = pt
@@ -509,7 +509,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 		body = o.cksumBody
 	}
 	var a []byte
-	a = asn1der.AppendCtxInt(a, 0, pvno)
+	a = asn1der.AppendCtxInt(a, 0, krb5x.PVNO)
 	crealm := f.realm
 	if o.crealm != "" {
 		crealm = o.crealm
@@ -552,24 +552,24 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	if o.authUsage != 0 {
 		usage = o.authUsage
 	}
-	authCT, err := krb5x.Encrypt(session, usage, asn1der.AppendTLV(nil, asn1der.AppTag(appAuthenticator), asn1der.AppendSequence(nil, a)))
+	authCT, err := krb5x.Encrypt(session, usage, asn1der.AppendTLV(nil, asn1der.AppTag(krb5x.AppAuthenticator), asn1der.AppendSequence(nil, a)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	var ap []byte
-	ap = asn1der.AppendCtxInt(ap, 0, pvno)
-	ap = asn1der.AppendCtxInt(ap, 1, appAPReq)
+	ap = asn1der.AppendCtxInt(ap, 0, krb5x.PVNO)
+	ap = asn1der.AppendCtxInt(ap, 1, krb5x.AppAPReq)
 	ap = appendCtxFlags(ap, 2, o.apOptions)
 	ap = asn1der.AppendCtx(ap, 3, tktDER)
 	ap = asn1der.AppendCtx(ap, 4, krb5x.AppendEncryptedData(nil, krb5x.EncryptedData{EType: session.KeyType, Cipher: authCT}))
-	q.padata = []paData{{Type: paTGSReq, Value: asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendSequence(nil, ap))}}
-	q.app = appTGSReq
+	q.padata = []paData{{Type: paTGSReq, Value: asn1der.AppendTLV(nil, asn1der.AppTag(krb5x.AppAPReq), asn1der.AppendSequence(nil, ap))}}
+	q.app = krb5x.AppTGSReq
 	return q.marshalWith(q.body())
 }
 
 // serviceReq is a TGS-REQ body for a service ticket.
 func (f *fixture) serviceReq(service string) *request {
-	return &request{app: appTGSReq, options: optForwardable, realm: f.realm,
+	return &request{app: krb5x.AppTGSReq, options: optForwardable, realm: f.realm,
 		sname: pn(2, strings.Split(service, "/")...), till: f.ts() + 86400, nonce: 999,
 		etypes: []int32{18, 17}}
 }

@@ -171,10 +171,10 @@ func (r *fuzzRealm) try(s RequestHandler, in []byte, tcp bool) ([]byte, error) {
 	if len(p) > 0 {
 		return nil, fmt.Errorf("input %x panicked: %s", in, p[0])
 	}
-	if reply != nil && !isApp(reply, appASRep) && !isApp(reply, appTGSRep) && !isApp(reply, appKRBError) {
+	if reply != nil && !krb5x.IsApp(reply, krb5x.AppASRep) && !krb5x.IsApp(reply, krb5x.AppTGSRep) && !krb5x.IsApp(reply, krb5x.AppKRBError) {
 		return nil, fmt.Errorf("input %x: reply %x is not a KDC reply", in, reply)
 	}
-	if reply != nil && isApp(reply, appKRBError) {
+	if reply != nil && krb5x.IsApp(reply, krb5x.AppKRBError) {
 		if _, err := krb5x.ReadError(reply); err != nil {
 			return nil, fmt.Errorf("input %x: malformed KRB-ERROR: %v", in, err)
 		}
@@ -217,7 +217,7 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("input %x: serverRealm %q, %v; the request's realm is %q", in, realm, ok, req.Body.Realm)
 		}
 		// The decoders on their own.
-		for _, app := range []int{appASReq, appTGSReq} {
+		for _, app := range []int{krb5x.AppASReq, krb5x.AppTGSReq} {
 			if req, err := parseKDCReq(in, app); err == nil {
 				for _, pa := range req.PAData {
 					parseAPReq(pa.Value)
@@ -382,7 +382,7 @@ func TestMutatedRequests(t *testing.T) {
 					return
 				case reply == nil:
 					sil++
-				case isApp(reply, appKRBError):
+				case krb5x.IsApp(reply, krb5x.AppKRBError):
 					e++
 				default:
 					iss++

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kdb"
 	"github.com/krb5prop/krb5prop/profile"
 )
@@ -257,7 +258,7 @@ func (h *Handler) dispatch(rs *requestState, msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	rs.req = req
-	if app == appTGSReq {
+	if app == krb5x.AppTGSReq {
 		return h.processTGS(rs, msg)
 	}
 	return h.processAS(rs, msg)
@@ -271,10 +272,10 @@ var errMsgType = errors.New("Invalid message type")
 // MIT's dispatch() tries them, as they are the more common.
 func requestApp(msg []byte) (int, error) {
 	switch {
-	case isApp(msg, appTGSReq):
-		return appTGSReq, nil
-	case isApp(msg, appASReq):
-		return appASReq, nil
+	case krb5x.IsApp(msg, krb5x.AppTGSReq):
+		return krb5x.AppTGSReq, nil
+	case krb5x.IsApp(msg, krb5x.AppASReq):
+		return krb5x.AppASReq, nil
 	}
 	return 0, errMsgType
 }

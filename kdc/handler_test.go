@@ -109,9 +109,9 @@ func TestHandlerNoReply(t *testing.T) {
 		"garbage":         []byte("hello"),
 		"AP-REQ":          {0x6e, 0x00},
 		"truncated":       {0x6a, 0x10, 0x30},
-		"bad pvno":        (&request{app: appASReq, realm: testRealm, sname: pn(2, "krbtgt", testRealm), etypes: []int32{18}}).marshalPVNO(4),
-		"TGS msg-type 10": (&request{app: appTGSReq, realm: testRealm, sname: pn(2, "krbtgt", testRealm), etypes: []int32{18}}).marshalMsgType(10),
-		"no server":       (&request{app: appASReq, realm: testRealm, cname: pn(1, "x"), etypes: []int32{18}}).marshal(),
+		"bad krb5x.PVNO":  (&request{app: krb5x.AppASReq, realm: testRealm, sname: pn(2, "krbtgt", testRealm), etypes: []int32{18}}).marshalPVNO(4),
+		"TGS msg-type 10": (&request{app: krb5x.AppTGSReq, realm: testRealm, sname: pn(2, "krbtgt", testRealm), etypes: []int32{18}}).marshalMsgType(10),
+		"no server":       (&request{app: krb5x.AppASReq, realm: testRealm, cname: pn(1, "x"), etypes: []int32{18}}).marshal(),
 	} {
 		if reply := f.serve(msg); reply != nil {
 			t.Errorf("%s: got a reply %x", name, reply)
@@ -136,7 +136,7 @@ func (q *request) marshalPVNO(v int64) []byte {
 // marshalMsgType encodes the request with another msg-type.
 func (q *request) marshalMsgType(mt int64) []byte {
 	var b []byte
-	b = asn1der.AppendCtxInt(b, 1, pvno)
+	b = asn1der.AppendCtxInt(b, 1, krb5x.PVNO)
 	b = asn1der.AppendCtxInt(b, 2, mt)
 	b = asn1der.AppendCtx(b, 4, q.body())
 	return asn1der.AppendTLV(nil, asn1der.AppTag(q.app), asn1der.AppendSequence(nil, b))
@@ -157,7 +157,7 @@ func TestHandlerASMsgType(t *testing.T) {
 	q := f.asReq("alice")
 	// An [APPLICATION 10] whose msg-type says TGS-REQ: MIT's
 	// process_as_req answers KRB5_BADMSGTYPE as a generic error.
-	wantError(t, f.serve(q.marshalMsgType(appTGSReq)), CodeGeneric, "VALIDATE_MESSAGE_TYPE")
+	wantError(t, f.serve(q.marshalMsgType(krb5x.AppTGSReq)), CodeGeneric, "VALIDATE_MESSAGE_TYPE")
 }
 
 func TestHandlerLookaside(t *testing.T) {

@@ -148,7 +148,7 @@ func parseKDCReq(der []byte, app int) (*kdcReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v != pvno {
+	if v != krb5x.PVNO {
 		return nil, errBadPVNO
 	}
 	r := &kdcReq{}
@@ -181,24 +181,8 @@ func kdcReqFields(der []byte, app int) (asn1der.Fields, error) {
 var errBadPVNO error = &asn1der.Error{Text: "Requested protocol version not supported"}
 
 func parsePADataSeq(b []byte) ([]paData, error) {
-	var out []paData
-	err := asn1der.SequenceOf(b, func(e []byte) error {
-		// PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }
-		f, err := asn1der.Sequence(e, asn1der.Tags(1, 2), asn1der.Tags(1, 2))
-		if err != nil {
-			return err
-		}
-		var pa paData
-		if pa.Type, err = asn1der.Int32(f[1]); err != nil {
-			return err
-		}
-		if pa.Value, err = asn1der.Octets(f[2]); err != nil {
-			return err
-		}
-		out = append(out, pa)
-		return nil
-	})
-	return out, err
+	// PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }
+	return parseTypedOctets(b, 1, func(typ int32, v []byte) paData { return paData{Type: typ, Value: v} })
 }
 
 // reqBodyFields splits a KDC-REQ-BODY into its fields, [0] kdc-options
@@ -305,20 +289,28 @@ func parsePrincipalName(b []byte) (principalName, error) {
 }
 
 func parseAddresses(b []byte) ([]hostAddress, error) {
-	out := []hostAddress{}
+	return parseTypedOctets(b, 0, func(typ int32, v []byte) hostAddress { return hostAddress{Type: typ, Addr: v} })
+}
+
+// parseTypedOctets decodes the shape HostAddresses, AuthorizationData and
+// METHOD-DATA share (see appendTypedOctets): SEQUENCE OF SEQUENCE {
+// [first] Int32, [first+1] OCTET STRING }, both fields required.
+func parseTypedOctets[T any](b []byte, first int, build func(int32, []byte) T) ([]T, error) {
+	out := []T{}
 	err := asn1der.SequenceOf(b, func(e []byte) error {
-		f, err := asn1der.Sequence(e, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
+		f, err := asn1der.Sequence(e, asn1der.Tags(first, first+1), asn1der.Tags(first, first+1))
 		if err != nil {
 			return err
 		}
-		var a hostAddress
-		if a.Type, err = asn1der.Int32(f[0]); err != nil {
+		typ, err := asn1der.Int32(f[first])
+		if err != nil {
 			return err
 		}
-		if a.Addr, err = asn1der.Octets(f[1]); err != nil {
+		v, err := asn1der.Octets(f[first+1])
+		if err != nil {
 			return err
 		}
-		out = append(out, a)
+		out = append(out, build(typ, v))
 		return nil
 	})
 	return out, err
@@ -327,7 +319,7 @@ func parseAddresses(b []byte) ([]hostAddress, error) {
 // parseTicket decodes a Ticket TLV filling b; tkt-vno must be 5.
 func parseTicket(b []byte) (ticket, error) {
 	var t ticket
-	e, err := asn1der.Only(b, asn1der.AppTag(appTicket))
+	e, err := asn1der.Only(b, asn1der.AppTag(krb5x.AppTicket))
 	if err != nil {
 		return t, err
 	}
@@ -337,7 +329,7 @@ func parseTicket(b []byte) (ticket, error) {
 	}
 	if v, err := asn1der.Int(f[0]); err != nil {
 		return t, err
-	} else if v != pvno {
+	} else if v != krb5x.PVNO {
 		return t, errBadPVNO
 	}
 	if t.Realm, err = asn1der.GeneralString(f[1]); err != nil {
@@ -367,28 +359,12 @@ func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
 
 // parseAuthData decodes an AuthorizationData TLV filling b.
 func parseAuthData(b []byte) ([]authData, error) {
-	out := []authData{}
-	err := asn1der.SequenceOf(b, func(e []byte) error {
-		f, err := asn1der.Sequence(e, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
-		if err != nil {
-			return err
-		}
-		var ad authData
-		if ad.Type, err = asn1der.Int32(f[0]); err != nil {
-			return err
-		}
-		if ad.Data, err = asn1der.Octets(f[1]); err != nil {
-			return err
-		}
-		out = append(out, ad)
-		return nil
-	})
-	return out, err
+	return parseTypedOctets(b, 0, func(typ int32, v []byte) authData { return authData{Type: typ, Data: v} })
 }
 
 // parseEncTicketPart decodes a decrypted EncTicketPart.
 func parseEncTicketPart(b []byte) (*encTicketPart, error) {
-	e, err := asn1der.TopLevel(b, appEncTicketPart)
+	e, err := asn1der.TopLevel(b, krb5x.AppEncTicketPart)
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +443,7 @@ const (
 // parseAPReq decodes an AP-REQ as MIT's decode_krb5_ap_req: pvno 5
 // (KDC_ERR_BAD_PVNO) and msg-type 14 (KRB5_BADMSGTYPE).
 func parseAPReq(b []byte) (*apReq, error) {
-	top, err := asn1der.TopLevel(b, appAPReq)
+	top, err := asn1der.TopLevel(b, krb5x.AppAPReq)
 	if err != nil {
 		return nil, err
 	}
@@ -477,12 +453,12 @@ func parseAPReq(b []byte) (*apReq, error) {
 	}
 	if v, err := asn1der.Int(f[0]); err != nil {
 		return nil, err
-	} else if v != pvno {
+	} else if v != krb5x.PVNO {
 		return nil, errBadPVNO
 	}
 	if v, err := asn1der.Int(f[1]); err != nil {
 		return nil, err
-	} else if v != appAPReq {
+	} else if v != krb5x.AppAPReq {
 		return nil, errBadMsgType
 	}
 	a := &apReq{TicketDER: f[3]}
@@ -519,7 +495,7 @@ type authenticator struct {
 }
 
 func parseAuthenticator(b []byte) (*authenticator, error) {
-	e, err := asn1der.TopLevel(b, appAuthenticator)
+	e, err := asn1der.TopLevel(b, krb5x.AppAuthenticator)
 	if err != nil {
 		return nil, err
 	}
@@ -529,7 +505,7 @@ func parseAuthenticator(b []byte) (*authenticator, error) {
 	}
 	if v, err := asn1der.Int(f[0]); err != nil {
 		return nil, err
-	} else if v != pvno {
+	} else if v != krb5x.PVNO {
 		return nil, errBadPVNO
 	}
 	a := &authenticator{}
@@ -650,11 +626,11 @@ func appendTypedOctets[T any](b []byte, first int, items []T, fields func(T) (in
 // appendTicket encodes a Ticket.
 func appendTicket(b []byte, t ticket) []byte {
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 0, krb5x.PVNO)
 	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
 	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
 	body = asn1der.AppendCtx(body, 3, krb5x.AppendEncryptedData(nil, t.EncPart))
-	return asn1der.AppendTLV(b, asn1der.AppTag(appTicket), asn1der.AppendSequence(nil, body))
+	return asn1der.AppendTLV(b, asn1der.AppTag(krb5x.AppTicket), asn1der.AppendSequence(nil, body))
 }
 
 // marshalEncTicketPart encodes an EncTicketPart as MIT does.
@@ -682,7 +658,7 @@ func marshalEncTicketPart(t *encTicketPart) []byte {
 	if t.HaveAuthData {
 		body = asn1der.AppendCtx(body, 10, appendAuthData(nil, t.AuthData))
 	}
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appEncTicketPart), asn1der.AppendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(krb5x.AppEncTicketPart), asn1der.AppendSequence(nil, body))
 }
 
 // encKDCRepPart is an EncASRepPart or EncTGSRepPart.
@@ -733,13 +709,13 @@ func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 	if len(p.EncPAData) > 0 {
 		body = asn1der.AppendCtx(body, 12, appendPADataSeq(nil, p.EncPAData))
 	}
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appEncTGSRepPart), asn1der.AppendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(krb5x.AppEncTGSRepPart), asn1der.AppendSequence(nil, body))
 }
 
 // marshalKDCRep encodes an AS-REP (app 11) or TGS-REP (app 13).
 func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc krb5x.EncryptedData) []byte {
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 0, krb5x.PVNO)
 	body = asn1der.AppendCtxInt(body, 1, int64(app))
 	if len(padata) > 0 {
 		body = asn1der.AppendCtx(body, 2, appendPADataSeq(nil, padata))
@@ -771,8 +747,8 @@ type krbError struct {
 // e-text and e-data only when non-empty.
 func marshalKRBError(e *krbError) []byte {
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
-	body = asn1der.AppendCtxInt(body, 1, appKRBError)
+	body = asn1der.AppendCtxInt(body, 0, krb5x.PVNO)
+	body = asn1der.AppendCtxInt(body, 1, krb5x.AppKRBError)
 	body = appendCtxTime(body, 4, e.STime)
 	body = asn1der.AppendCtxInt(body, 5, int64(e.SUsec))
 	body = asn1der.AppendCtxInt(body, 6, int64(uint32(e.Code)))
@@ -788,7 +764,7 @@ func marshalKRBError(e *krbError) []byte {
 	if len(e.EData) > 0 {
 		body = asn1der.AppendCtxString(body, 12, asn1der.TagOctetString, e.EData)
 	}
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appKRBError), asn1der.AppendSequence(nil, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(krb5x.AppKRBError), asn1der.AppendSequence(nil, body))
 }
 
 // marshalETypeInfo2 encodes ETYPE-INFO2 with one entry, as MIT's

@@ -106,8 +106,8 @@ func TestRealmsNoReply(t *testing.T) {
 		{"garbage", []byte("hello"), false, "Invalid message type - while dispatching (udp)", ""},
 		{"empty", nil, false, "Invalid message type - while dispatching (udp)", ""},
 		{"truncated", nowhere.marshal()[:20], false, "while dispatching (udp)", ""},
-		{"unknown realm, bad pvno", nowhere.marshalPVNO(4), false, "Requested protocol version not supported - while dispatching (udp)", ""},
-		{"known realm, bad pvno", a.asReq("alice").marshalPVNO(4), false, "", "Requested protocol version not supported - while dispatching (udp)"},
+		{"unknown realm, bad krb5x.PVNO", nowhere.marshalPVNO(4), false, "Requested protocol version not supported - while dispatching (udp)", ""},
+		{"known realm, bad krb5x.PVNO", a.asReq("alice").marshalPVNO(4), false, "", "Requested protocol version not supported - while dispatching (udp)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if reply := r.ServeKerberos(a.ctx, tc.msg, a.from, tc.tcp); reply != nil {

@@ -32,7 +32,7 @@ type tgsState struct {
 
 // processTGS is MIT's process_tgs_req.
 func (h *Handler) processTGS(rs *requestState, pkt []byte) ([]byte, error) {
-	if rs.req.MsgType != appTGSReq {
+	if rs.req.MsgType != krb5x.AppTGSReq {
 		// MIT returns KRB5_BADMSGTYPE without a reply.
 		return nil, errBadMsgType
 	}
@@ -214,7 +214,7 @@ func (h *Handler) tgsExchange(st *tgsState, pkt []byte) ([]byte, *Error) {
 		return nil, failWith("UNKNOWN_REASON", err)
 	}
 	st.rep = replyEtypes{rep: replyKey.KeyType, tkt: encKey.KeyType, ses: session.KeyType, haveTicket: true}
-	return marshalKDCRep(appTGSRep, nil, tkt.CRealm, tkt.CName, ticketOut,
+	return marshalKDCRep(krb5x.AppTGSRep, nil, tkt.CRealm, tkt.CName, ticketOut,
 		krb5x.EncryptedData{EType: replyKey.KeyType, Cipher: repCipher}), nil
 }
 

@@ -28,7 +28,7 @@ func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time
 	if seq != 0 {
 		body = asn1der.AppendCtx(body, 3, appendUint(nil, seq))
 	}
-	enc := asn1der.AppendTLV(nil, asn1der.AppTag(appEncAPRepPart), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
+	enc := asn1der.AppendTLV(nil, asn1der.AppTag(AppEncAPRepPart), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
 	c, err := NewCipher(sessionKey, keyUsageAPRepEncPart)
 	if err != nil {
 		return nil, fmt.Errorf("ap-rep: %w", err)
@@ -38,10 +38,10 @@ func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time
 		return nil, fmt.Errorf("ap-rep: %w", err)
 	}
 	var rep []byte
-	rep = asn1der.AppendCtxInt(rep, 0, pvno)
-	rep = asn1der.AppendCtxInt(rep, 1, appAPRep)
+	rep = asn1der.AppendCtxInt(rep, 0, PVNO)
+	rep = asn1der.AppendCtxInt(rep, 1, AppAPRep)
 	rep = asn1der.AppendCtx(rep, 2, AppendEncryptedData(nil, EncryptedData{EType: sessionKey.KeyType, Cipher: ct}))
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPRep), asn1der.AppendTLV(nil, asn1der.TagSequence, rep)), nil
+	return asn1der.AppendTLV(nil, asn1der.AppTag(AppAPRep), asn1der.AppendTLV(nil, asn1der.TagSequence, rep)), nil
 }
 
 // ReadAPRep decrypts and checks an AP-REP as MIT's krb5_rd_rep does on
@@ -53,7 +53,7 @@ func makeAPRep(random io.Reader, sessionKey types.EncryptionKey, ctime time.Time
 // *Error values: 40 not an AP-REP, 3 wrong pvno, 60 undecodable or of
 // another enctype than the session key, 31 integrity.
 func ReadAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cusec int) (seq uint32, subkey *types.EncryptionKey, err error) {
-	if !isApp(der, appAPRep) {
+	if !IsApp(der, AppAPRep) {
 		return 0, nil, newError(CodeMsgType, nil)
 	}
 	seq, subkey, err = readAPRep(sessionKey, der, ctime, cusec)
@@ -64,7 +64,7 @@ func ReadAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cuse
 }
 
 func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cusec int) (uint32, *types.EncryptionKey, error) {
-	top, err := asn1der.TopLevel(der, appAPRep)
+	top, err := asn1der.TopLevel(der, AppAPRep)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -72,7 +72,7 @@ func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cuse
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := checkHeader(f[0], f[1], appAPRep); err != nil {
+	if err := checkHeader(f[0], f[1], AppAPRep); err != nil {
 		return 0, nil, err
 	}
 	pt, err := decryptEncryptedData(sessionKey, keyUsageAPRepEncPart, f[2])
@@ -92,7 +92,7 @@ func readAPRep(sessionKey types.EncryptionKey, der []byte, ctime time.Time, cuse
 // parseEncAPRepPart decodes EncAPRepPart ::= [APPLICATION 27] SEQUENCE {
 // ctime [0], cusec [1], subkey [2] OPTIONAL, seq-number [3] OPTIONAL }.
 func parseEncAPRepPart(pt []byte) (ctime time.Time, cusec int32, subkey *types.EncryptionKey, seq uint32, err error) {
-	enc, err := asn1der.TopLevel(pt, appEncAPRepPart)
+	enc, err := asn1der.TopLevel(pt, AppEncAPRepPart)
 	if err != nil {
 		return
 	}

@@ -96,11 +96,11 @@ func MarshalTicket(t messages.Ticket) ([]byte, error) {
 		return nil, errors.New("ticket: no encrypted part")
 	}
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 0, PVNO)
 	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
 	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
 	body = asn1der.AppendCtx(body, 3, AppendEncryptedData(nil, EncryptedData{EType: t.EncPart.EType, KVNO: uint32(t.EncPart.KVNO), Cipher: t.EncPart.Cipher}))
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appTicket), asn1der.AppendTLV(nil, asn1der.TagSequence, body)), nil
+	return asn1der.AppendTLV(nil, asn1der.AppTag(AppTicket), asn1der.AppendTLV(nil, asn1der.TagSequence, body)), nil
 }
 
 // MakeAPReq builds the AP-REQ kprop sends through krb5_sendauth (spec
@@ -121,7 +121,7 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	ctime := time.Unix(now.Unix(), 0).UTC()
 	cusec := now.Nanosecond() / 1000
 	var auth []byte
-	auth = asn1der.AppendCtxInt(auth, 0, pvno)
+	auth = asn1der.AppendCtxInt(auth, 0, PVNO)
 	auth = asn1der.AppendCtxString(auth, 1, asn1der.TagGeneralString, []byte(crealm))
 	auth = asn1der.AppendCtx(auth, 2, appendPrincipalName(nil, cname))
 	auth = asn1der.AppendCtxInt(auth, 4, int64(cusec))
@@ -129,7 +129,7 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	if seq != 0 {
 		auth = asn1der.AppendCtx(auth, 7, appendUint(nil, seq))
 	}
-	plain := asn1der.AppendTLV(nil, asn1der.AppTag(appAuthenticator), asn1der.AppendTLV(nil, asn1der.TagSequence, auth))
+	plain := asn1der.AppendTLV(nil, asn1der.AppTag(AppAuthenticator), asn1der.AppendTLV(nil, asn1der.TagSequence, auth))
 	c, err := NewCipher(sessionKey, keyUsageAuthenticator)
 	if err != nil {
 		return nil, time.Time{}, 0, fmt.Errorf("ap-req: %w", err)
@@ -139,12 +139,12 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 		return nil, time.Time{}, 0, fmt.Errorf("ap-req: %w", err)
 	}
 	var req []byte
-	req = asn1der.AppendCtxInt(req, 0, pvno)
-	req = asn1der.AppendCtxInt(req, 1, appAPReq)
+	req = asn1der.AppendCtxInt(req, 0, PVNO)
+	req = asn1der.AppendCtxInt(req, 1, AppAPReq)
 	req = asn1der.AppendCtx(req, 2, appendBitString32(nil, APOptionMutualRequired))
 	req = asn1der.AppendCtx(req, 3, ticket)
 	req = asn1der.AppendCtx(req, 4, AppendEncryptedData(nil, EncryptedData{EType: sessionKey.KeyType, Cipher: ct}))
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appAPReq), asn1der.AppendTLV(nil, asn1der.TagSequence, req)), ctime, cusec, nil
+	return asn1der.AppendTLV(nil, asn1der.AppTag(AppAPReq), asn1der.AppendTLV(nil, asn1der.TagSequence, req)), ctime, cusec, nil
 }
 
 // ticket is the clear part of a Ticket.
@@ -158,7 +158,7 @@ type ticket struct {
 // KRB5KDC_ERR_BAD_PVNO, as MIT's krb5_version field).
 func parseTicket(b []byte) (ticket, error) {
 	var t ticket
-	e, err := asn1der.Only(b, asn1der.AppTag(appTicket))
+	e, err := asn1der.Only(b, asn1der.AppTag(AppTicket))
 	if err != nil {
 		return t, err
 	}
@@ -168,7 +168,7 @@ func parseTicket(b []byte) (ticket, error) {
 	}
 	if v, err := asn1der.Int(f[0]); err != nil {
 		return t, err
-	} else if v != pvno {
+	} else if v != PVNO {
 		return t, newError(CodeBadPVNO, nil)
 	}
 	if t.realm, err = asn1der.GeneralString(f[1]); err != nil {
@@ -213,7 +213,7 @@ func ReadAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 // to accept the authenticator; an *Error it returns is passed on as is,
 // and any other error is reported as 34 (Request is a replay).
 func ReadAPReqReplay(der []byte, lookup func(sname []string, realm string, kvno uint32, etype int32) (types.EncryptionKey, error), now time.Time, skew time.Duration, replay func(*APReqInfo) error) (*APReqInfo, error) {
-	if !isApp(der, appAPReq) {
+	if !IsApp(der, AppAPReq) {
 		return nil, newError(CodeMsgType, nil)
 	}
 	info, err := readAPReq(der, lookup, now, skew, replay)
@@ -232,7 +232,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	}
 	// Decode the whole message first, as MIT's decode_krb5_ap_req does
 	// before anything is decrypted.
-	top, err := asn1der.TopLevel(der, appAPReq)
+	top, err := asn1der.TopLevel(der, AppAPReq)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHeader(f[0], f[1], appAPReq); err != nil {
+	if err := checkHeader(f[0], f[1], AppAPReq); err != nil {
 		return nil, err
 	}
 	info := &APReqInfo{}
@@ -334,7 +334,7 @@ func lookupError(err error) error {
 
 // parseEncTicketPart decodes EncTicketPart (RFC 4120 §5.3) into info.
 func parseEncTicketPart(b []byte, info *APReqInfo) error {
-	e, err := asn1der.TopLevel(b, appEncTicketPart)
+	e, err := asn1der.TopLevel(b, AppEncTicketPart)
 	if err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 // info and returns its client name.
 func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName, error) {
 	var cname types.PrincipalName
-	e, err := asn1der.TopLevel(b, appAuthenticator)
+	e, err := asn1der.TopLevel(b, AppAuthenticator)
 	if err != nil {
 		return "", cname, err
 	}
@@ -413,7 +413,7 @@ func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName,
 	}
 	if v, err := asn1der.Int(f[0]); err != nil {
 		return "", cname, err
-	} else if v != pvno {
+	} else if v != PVNO {
 		return "", cname, newError(CodeBadPVNO, nil)
 	}
 	crealm, err := asn1der.GeneralString(f[1])

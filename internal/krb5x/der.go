@@ -14,23 +14,36 @@ import (
 // panic: every length is checked against what is left of the input before
 // it is used.
 
-// Application tags of the messages (RFC 4120 §5.10 and each message's
-// definition).
+// Application tags of the Kerberos messages (RFC 4120 §5.10 and each
+// message's definition), for the KDC's and kprop's hand-written codecs.
 const (
-	appTicket        = 1
-	appAuthenticator = 2
-	appEncTicketPart = 3
-	appAPReq         = 14
-	appAPRep         = 15
-	appKRBSafe       = 20
-	appKRBPriv       = 21
-	appEncAPRepPart  = 27
-	appEncKrbPriv    = 28
-	appKRBError      = 30
+	AppTicket        = 1
+	AppAuthenticator = 2
+	AppEncTicketPart = 3
+	AppASReq         = 10
+	AppASRep         = 11
+	AppTGSReq        = 12
+	AppTGSRep        = 13
+	AppAPReq         = 14
+	AppAPRep         = 15
+	AppKRBSafe       = 20
+	AppKRBPriv       = 21
+	AppEncASRepPart  = 25
+	AppEncTGSRepPart = 26
+	AppEncAPRepPart  = 27
+	AppEncKrbPriv    = 28
+	AppKRBError      = 30
 )
 
-// pvno is the protocol version number every message carries (RFC 4120).
-const pvno = 5
+// PVNO is the protocol version number every message carries (RFC 4120).
+const PVNO = 5
+
+// IsApp reports whether a message starts with [APPLICATION app], with
+// either value of the constructed bit, as MIT's krb5int_is_app_tag: the
+// test MIT's dispatcher uses to tell one message from another.
+func IsApp(der []byte, app int) bool {
+	return len(der) > 0 && der[0]&^0x20 == 0x40|byte(app)
+}
 
 // appendUint appends a DER INTEGER of an unsigned value, with a leading
 // zero octet when the top bit is set (MIT's k5_asn1_encode_uint). Sequence

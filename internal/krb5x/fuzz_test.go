@@ -73,7 +73,7 @@ func sealRaw(t *testing.T, key types.EncryptionKey, usage uint32, plaintext []by
 // wrapMessage encodes [APPLICATION app] { pvno, msg-type, [n] inner }.
 func wrapMessage(app, n int, inner []byte) []byte {
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
+	body = asn1der.AppendCtxInt(body, 0, PVNO)
 	body = asn1der.AppendCtxInt(body, 1, int64(app))
 	body = asn1der.AppendCtx(body, n, inner)
 	return asn1der.AppendTLV(nil, asn1der.AppTag(app), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
@@ -85,7 +85,7 @@ func FuzzPrivOpen(f *testing.F) {
 	s := fuzzSession(f)
 	f.Fuzz(func(t *testing.T, der []byte) {
 		if len(der) > 0 && der[0] == 0 {
-			der = wrapMessage(appKRBPriv, 3, sealRaw(t, s.key, keyUsageKRBPriv, der[1:]))
+			der = wrapMessage(AppKRBPriv, 3, sealRaw(t, s.key, keyUsageKRBPriv, der[1:]))
 		}
 		m, err := streamAt(t, s.key, nil).Open(der)
 		if err != nil {
@@ -127,7 +127,7 @@ func FuzzReadAPRep(f *testing.F) {
 	s := fuzzSession(f)
 	f.Fuzz(func(t *testing.T, der []byte) {
 		if len(der) > 0 && der[0] == 0 {
-			der = wrapMessage(appAPRep, 2, sealRaw(t, s.key, keyUsageAPRepEncPart, der[1:]))
+			der = wrapMessage(AppAPRep, 2, sealRaw(t, s.key, keyUsageAPRepEncPart, der[1:]))
 		}
 		if _, _, err := ReadAPRep(s.key, der, s.info.CTime, s.info.CUsec); err != nil {
 			checkWireError(t, err)
@@ -212,7 +212,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		return pt
 	}
 	tkt, err := parseTicket(func() []byte {
-		req, _ := asn1der.TopLevel(s.cp.c2s[2], appAPReq)
+		req, _ := asn1der.TopLevel(s.cp.c2s[2], AppAPReq)
 		f, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 		return f[3]
 	}())
@@ -223,12 +223,12 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	encAPRep := plain(s.key, keyUsageAPRepEncPart, cipherOf(t, s.cp.s2c[1], appAPRep, 2))
-	smallPlain := plain(s.key, keyUsageKRBPriv, cipherOf(t, small, appKRBPriv, 3))
+	encAPRep := plain(s.key, keyUsageAPRepEncPart, cipherOf(t, s.cp.s2c[1], AppAPRep, 2))
+	smallPlain := plain(s.key, keyUsageKRBPriv, cipherOf(t, small, AppKRBPriv, 3))
 	seeds := map[string][][]byte{
 		"FuzzDecryptedParts": {
 			plain(svc, keyUsageTicket, tkt.encPart.Cipher),
-			plain(s.key, keyUsageAuthenticator, cipherOf(t, s.cp.c2s[2], appAPReq, 4)),
+			plain(s.key, keyUsageAuthenticator, cipherOf(t, s.cp.c2s[2], AppAPReq, 4)),
 			encAPRep,
 			smallPlain,
 		},

@@ -199,8 +199,8 @@ func MakeError(e *Error, now time.Time) ([]byte, error) {
 		return nil, errors.New("krb-error: no error to encode")
 	}
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
-	body = asn1der.AppendCtxInt(body, 1, appKRBError)
+	body = asn1der.AppendCtxInt(body, 0, PVNO)
+	body = asn1der.AppendCtxInt(body, 1, AppKRBError)
 	if !e.CTime.IsZero() && e.CTime.Unix() != 0 {
 		body = asn1der.AppendCtx(body, 2, appendKerberosTime(nil, e.CTime))
 	}
@@ -228,7 +228,7 @@ func MakeError(e *Error, now time.Time) ([]byte, error) {
 		body = asn1der.AppendCtxString(body, 12, asn1der.TagOctetString, e.EData)
 	}
 	seq := asn1der.AppendTLV(make([]byte, 0, asn1der.TLVSize(len(body))), asn1der.TagSequence, body)
-	return asn1der.AppendTLV(make([]byte, 0, asn1der.TLVSize(len(seq))), asn1der.AppTag(appKRBError), seq), nil
+	return asn1der.AppendTLV(make([]byte, 0, asn1der.TLVSize(len(seq))), asn1der.AppTag(AppKRBError), seq), nil
 }
 
 // ReadError decodes a KRB-ERROR. The e-text loses MIT's trailing NUL (one
@@ -236,7 +236,7 @@ func MakeError(e *Error, now time.Time) ([]byte, error) {
 // code 40; a malformed one an *Error with code 60 (or 3 for a wrong pvno),
 // as MIT's decoder would report it.
 func ReadError(der []byte) (*Error, error) {
-	if !isApp(der, appKRBError) {
+	if !IsApp(der, AppKRBError) {
 		return nil, newError(CodeMsgType, nil)
 	}
 	e, err := readError(der)
@@ -247,7 +247,7 @@ func ReadError(der []byte) (*Error, error) {
 }
 
 func readError(der []byte) (*Error, error) {
-	top, err := asn1der.TopLevel(der, appKRBError)
+	top, err := asn1der.TopLevel(der, AppKRBError)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func readError(der []byte) (*Error, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHeader(f[0], f[1], appKRBError); err != nil {
+	if err := checkHeader(f[0], f[1], AppKRBError); err != nil {
 		return nil, err
 	}
 	out := &Error{}
@@ -323,13 +323,6 @@ func readError(der []byte) (*Error, error) {
 	return out, nil
 }
 
-// isApp reports whether a message starts with [APPLICATION app], with
-// either value of the constructed bit, as MIT's krb5int_is_app_tag: the
-// test that decides between MSG_TYPE (40) and a decoding error.
-func isApp(der []byte, app int) bool {
-	return len(der) > 0 && der[0]&^0x20 == 0x40|byte(app)
-}
-
 // checkHeader checks the pvno and msg-type fields of a message. A wrong
 // pvno is MIT's KRB5KDC_ERR_BAD_PVNO (3). A wrong msg-type is reported as
 // KRB5_BADMSGTYPE (60), or 39 for AP-REQ (krb5_rd_req's mapping), as RFC
@@ -339,7 +332,7 @@ func checkHeader(pv, mt []byte, msgType int) error {
 	if err != nil {
 		return err
 	}
-	if v != pvno {
+	if v != PVNO {
 		return newError(CodeBadPVNO, nil)
 	}
 	t, err := asn1der.Int(mt)
@@ -347,7 +340,7 @@ func checkHeader(pv, mt []byte, msgType int) error {
 		return err
 	}
 	if t != int64(msgType) {
-		if msgType == appAPReq {
+		if msgType == AppAPReq {
 			return newError(CodeBadVersion, nil)
 		}
 		return genericError(TextBadMsgType, nil)

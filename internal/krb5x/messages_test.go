@@ -198,7 +198,7 @@ func TestMITSessions(t *testing.T) {
 			if d := info.CTime.Sub(cp.start); d < 0 || d > time.Second {
 				t.Errorf("ctime %v, capture started %v", info.CTime, cp.start)
 			}
-			authCT := cipherOf(t, cp.c2s[2], appAPReq, 4)
+			authCT := cipherOf(t, cp.c2s[2], AppAPReq, 4)
 			if !bytes.Equal(info.ReplayTag, authCT[len(authCT)-len(info.ReplayTag):]) || len(info.ReplayTag) < 12 {
 				t.Errorf("replay tag %x", info.ReplayTag)
 			}
@@ -209,7 +209,7 @@ func TestMITSessions(t *testing.T) {
 			if err != nil || seq != tt.s || subkey != nil {
 				t.Fatalf("ReadAPRep = %d, %v, %v", seq, subkey, err)
 			}
-			conf, _ := confounder(t, key, keyUsageAPRepEncPart, nil, cipherOf(t, cp.s2c[1], appAPRep, 2))
+			conf, _ := confounder(t, key, keyUsageAPRepEncPart, nil, cipherOf(t, cp.s2c[1], AppAPRep, 2))
 			rep, err := makeAPRep(bytes.NewReader(conf), key, info.CTime, info.CUsec, tt.s)
 			if err != nil || !bytes.Equal(rep, cp.s2c[1]) {
 				t.Errorf("MakeAPRep:\n got %x, %v\nwant %x", rep, err, cp.s2c[1])
@@ -260,7 +260,7 @@ func TestMITSessions(t *testing.T) {
 				dump = append(dump, m.UserData...)
 				msgs = append(msgs, m)
 				var conf []byte
-				conf, state = confounder(t, key, keyUsageKRBPriv, state, cipherOf(t, der, appKRBPriv, 3))
+				conf, state = confounder(t, key, keyUsageKRBPriv, state, cipherOf(t, der, AppKRBPriv, 3))
 				confs = append(confs, conf...)
 			}
 			if len(dump) != 67319 || !bytes.HasPrefix(dump, []byte("kdb5_util load_dump version 7\n")) {
@@ -285,7 +285,7 @@ func TestMITSessions(t *testing.T) {
 
 			// The ticket encodes back to the KDC's bytes, and our own
 			// AP-REQ (random confounder) verifies, and our AP-REP too.
-			req, err := asn1der.TopLevel(cp.c2s[2], appAPReq)
+			req, err := asn1der.TopLevel(cp.c2s[2], AppAPReq)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -417,7 +417,7 @@ func TestAPReqChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := asn1der.TopLevel(der, appAPReq)
+	req, _ := asn1der.TopLevel(der, AppAPReq)
 	rf, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 	tkt := rf[3]
 	key := info.SessionKey
@@ -534,7 +534,7 @@ func TestReadSafeChecks(t *testing.T) {
 		{"not a KRB-SAFE", []byte{0x75, 0x00}, CodeMsgType, ""},
 		{"empty", nil, CodeMsgType, ""},
 		{"primitive", []byte{0x54, 0x00}, CodeGeneric, "ASN.1 identifier doesn't match expected value"},
-		{"pvno", bytes.Replace(der, []byte{0xa0, 0x03, 0x02, 0x01, 0x05}, []byte{0xa0, 0x03, 0x02, 0x01, 0x04}, 1), CodeBadPVNO, ""},
+		{"PVNO", bytes.Replace(der, []byte{0xa0, 0x03, 0x02, 0x01, 0x05}, []byte{0xa0, 0x03, 0x02, 0x01, 0x04}, 1), CodeBadPVNO, ""},
 		{"msg-type", bytes.Replace(der, []byte{0xa1, 0x03, 0x02, 0x01, 0x14}, []byte{0xa1, 0x03, 0x02, 0x01, 0x15}, 1), CodeGeneric, TextBadMsgType},
 	} {
 		_, err := ReadSafe(key, tt.der)
@@ -679,10 +679,10 @@ func (s *PrivStream) sealShortForTest() []byte {
 	enc = asn1der.AppendCtxInt(enc, 0, int64(s.etype))
 	enc = asn1der.AppendCtxString(enc, 2, asn1der.TagOctetString, make([]byte, 10))
 	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, pvno)
-	body = asn1der.AppendCtxInt(body, 1, appKRBPriv)
+	body = asn1der.AppendCtxInt(body, 0, PVNO)
+	body = asn1der.AppendCtxInt(body, 1, AppKRBPriv)
 	body = asn1der.AppendCtx(body, 3, asn1der.AppendTLV(nil, asn1der.TagSequence, enc))
-	return asn1der.AppendTLV(nil, asn1der.AppTag(appKRBPriv), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
+	return asn1der.AppendTLV(nil, asn1der.AppTag(AppKRBPriv), asn1der.AppendTLV(nil, asn1der.TagSequence, body))
 }
 
 func TestSeqNumbers(t *testing.T) {

@@ -33,7 +33,7 @@ func loadSession(t testing.TB, file, kt string) session {
 	state := make([]byte, 16)
 	for _, der := range s.cp.c2s[4:] {
 		s.states = append(s.states, state)
-		_, state = confounder(t, s.key, keyUsageKRBPriv, state, cipherOf(t, der, appKRBPriv, 3))
+		_, state = confounder(t, s.key, keyUsageKRBPriv, state, cipherOf(t, der, AppKRBPriv, 3))
 	}
 	return s
 }
@@ -181,9 +181,9 @@ func TestAPRepAPReqBitFlips(t *testing.T) {
 	// do with MIT. Flips in the ticket's realm or name components reach the
 	// key lookup, which refuses them as MIT's keytab would.
 	der := s.cp.c2s[2]
-	req, _ := asn1der.TopLevel(der, appAPReq)
+	req, _ := asn1der.TopLevel(der, AppAPReq)
 	rf, _ := asn1der.Sequence(req.Content, 0x1f, 0)
-	tkt, _ := asn1der.TopLevel(rf[3], appTicket)
+	tkt, _ := asn1der.TopLevel(rf[3], AppTicket)
 	tf, _ := asn1der.Sequence(tkt.Content, 0xf, 0)
 	sn, _ := asn1der.Sequence(tf[2], 0x3, 0)
 	counts = flipAll(t, der, []int32{CodeMsgType, CodeBadPVNO, CodeGeneric, CodeBadIntegrity, CodeBadVersion, CodeNoKey, CodeBadKeyVer}, func(b []byte) error {

@@ -98,7 +98,7 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 	ef := asn1der.AppendCtxInt(etypeField[:0], 0, int64(s.etype))
 	encLen := len(ef) + asn1der.TLVSize(asn1der.TLVSize(ctLen))
 	var hdr [10]byte
-	h := asn1der.AppendCtxInt(asn1der.AppendCtxInt(hdr[:0], 0, pvno), 1, appKRBPriv)
+	h := asn1der.AppendCtxInt(asn1der.AppendCtxInt(hdr[:0], 0, PVNO), 1, AppKRBPriv)
 	privLen := len(h) + asn1der.TLVSize(asn1der.TLVSize(encLen))
 	total := asn1der.TLVSize(asn1der.TLVSize(privLen))
 
@@ -108,7 +108,7 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 		out = make([]byte, len(dst), len(dst)+total)
 		copy(out, dst)
 	}
-	out = asn1der.AppendHeader(out, asn1der.AppTag(appKRBPriv), asn1der.TLVSize(privLen))
+	out = asn1der.AppendHeader(out, asn1der.AppTag(AppKRBPriv), asn1der.TLVSize(privLen))
 	out = asn1der.AppendHeader(out, asn1der.TagSequence, privLen)
 	out = append(out, h...)
 	out = asn1der.AppendHeader(out, asn1der.CtxTag(3), asn1der.TLVSize(encLen))
@@ -126,7 +126,7 @@ func (s *PrivStream) AppendSeal(dst []byte, m PrivMessage) ([]byte, error) {
 	if _, err := io.ReadFull(s.random, ct[conf-c.confounderSize():conf]); err != nil {
 		return dst, fmt.Errorf("krb-priv: confounder: %w", err)
 	}
-	pt := asn1der.AppendHeader(ct[conf:conf], asn1der.AppTag(appEncKrbPriv), asn1der.TLVSize(seqLen))
+	pt := asn1der.AppendHeader(ct[conf:conf], asn1der.AppTag(AppEncKrbPriv), asn1der.TLVSize(seqLen))
 	pt = asn1der.AppendHeader(pt, asn1der.TagSequence, seqLen)
 	pt = asn1der.AppendCtxString(pt, 0, asn1der.TagOctetString, m.UserData)
 	pt = append(pt, tail...)
@@ -185,7 +185,7 @@ func (s *PrivStream) Open(der []byte) (PrivMessage, error) {
 // message's fields alias the returned buffer, which the caller passes to
 // the next call; they are valid until then.
 func (s *PrivStream) OpenInto(der, buf []byte) (PrivMessage, []byte, error) {
-	if !isApp(der, appKRBPriv) {
+	if !IsApp(der, AppKRBPriv) {
 		return PrivMessage{}, buf, newError(CodeMsgType, nil)
 	}
 	m, buf, err := s.open(der, buf)
@@ -201,7 +201,7 @@ func (s *PrivStream) open(der, buf []byte) (PrivMessage, []byte, error) {
 }
 
 func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
-	top, err := asn1der.TopLevel(der, appKRBPriv)
+	top, err := asn1der.TopLevel(der, AppKRBPriv)
 	if err != nil {
 		return PrivMessage{}, err
 	}
@@ -209,7 +209,7 @@ func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
 	if err != nil {
 		return PrivMessage{}, err
 	}
-	if err := checkHeader(f[0], f[1], appKRBPriv); err != nil {
+	if err := checkHeader(f[0], f[1], AppKRBPriv); err != nil {
 		return PrivMessage{}, err
 	}
 	ed, err := ParseEncryptedData(f[3])
@@ -251,7 +251,7 @@ func (s *PrivStream) openBuf(der []byte, buf *[]byte) (PrivMessage, error) {
 // SEQUENCE { user-data [0], timestamp [1], usec [2], seq-number [3],
 // s-address [4], r-address [5] } (the slices alias pt).
 func parseEncKrbPrivPart(pt []byte) (PrivMessage, error) {
-	enc, err := asn1der.TopLevel(pt, appEncKrbPriv)
+	enc, err := asn1der.TopLevel(pt, AppEncKrbPriv)
 	if err != nil {
 		return PrivMessage{}, err
 	}

@@ -46,10 +46,10 @@ func appendSafeBody(b []byte, m SafeMessage) []byte {
 // encoded [3] checksum field.
 func appendSafe(b, body, cksumField []byte) []byte {
 	var hdr []byte
-	hdr = asn1der.AppendCtxInt(hdr, 0, pvno)
-	hdr = asn1der.AppendCtxInt(hdr, 1, appKRBSafe)
+	hdr = asn1der.AppendCtxInt(hdr, 0, PVNO)
+	hdr = asn1der.AppendCtxInt(hdr, 1, AppKRBSafe)
 	inner := len(hdr) + asn1der.TLVSize(len(body)) + len(cksumField)
-	b = asn1der.AppendHeader(b, asn1der.AppTag(appKRBSafe), asn1der.TLVSize(inner))
+	b = asn1der.AppendHeader(b, asn1der.AppTag(AppKRBSafe), asn1der.TLVSize(inner))
 	b = asn1der.AppendHeader(b, asn1der.TagSequence, inner)
 	b = append(b, hdr...)
 	b = asn1der.AppendCtx(b, 2, body)
@@ -97,7 +97,7 @@ func MakeSafe(key types.EncryptionKey, m SafeMessage) ([]byte, error) {
 // number: the caller compares Seq with the one it expects (42) and, if it
 // cares, an RAddr with its own address (38).
 func ReadSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
-	if !isApp(der, appKRBSafe) {
+	if !IsApp(der, AppKRBSafe) {
 		return SafeMessage{}, newError(CodeMsgType, nil)
 	}
 	m, err := readSafe(key, der)
@@ -109,7 +109,7 @@ func ReadSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 
 func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 	var m SafeMessage
-	top, err := asn1der.TopLevel(der, appKRBSafe)
+	top, err := asn1der.TopLevel(der, AppKRBSafe)
 	if err != nil {
 		return m, err
 	}
@@ -117,7 +117,7 @@ func readSafe(key types.EncryptionKey, der []byte) (SafeMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if err := checkHeader(f[0], f[1], appKRBSafe); err != nil {
+	if err := checkHeader(f[0], f[1], AppKRBSafe); err != nil {
 		return m, err
 	}
 	body := f[2]
