@@ -10,6 +10,8 @@
 package profile
 
 import (
+	"iter"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -164,6 +166,18 @@ func (p *Profile) Value(path ...string) (string, bool) {
 // keeps them. Unlike profile_get_subsection_names, a name found in several
 // files is listed once.
 func (p *Profile) Subsections(path ...string) []string {
+	return p.names(path, func(s *section) iter.Seq[string] { return maps.Keys(s.subs) })
+}
+
+// Tags returns the names of the relations at path, sorted within each
+// file and listed once, for a reader that rejects names it does not know.
+func (p *Profile) Tags(path ...string) []string {
+	return p.names(path, func(s *section) iter.Seq[string] { return maps.Keys(s.rels) })
+}
+
+// names lists the children keys picks from the section at path in each
+// file, sorted within the file, each name once.
+func (p *Profile) names(path []string, keys func(*section) iter.Seq[string]) []string {
 	if p == nil {
 		return nil
 	}
@@ -172,8 +186,8 @@ func (p *Profile) Subsections(path ...string) []string {
 	for _, root := range p.files {
 		sec, final := root.walk(path)
 		if sec != nil {
-			names := make([]string, 0, len(sec.subs))
-			for name := range sec.subs {
+			var names []string
+			for name := range keys(sec) {
 				if !seen[name] {
 					seen[name] = true
 					names = append(names, name)

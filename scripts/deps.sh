@@ -12,15 +12,17 @@ set -euo pipefail
 # Debian packages the project needs (GNU time: peak RSS for make bench;
 # openbsd-inetd: cmd/kpropd's tests run our kpropd under it from the shipped
 # inetd/inetd.conf line; systemd: systemd-socket-activate and
-# systemd-analyze for its socket-activation and unit-file tests). xinetd
-# conflicts with openbsd-inetd, so inetd/xinetd.d is not tested.
-PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time openbsd-inetd systemd"
+# systemd-analyze for its socket-activation and unit-file tests; slapd and
+# ldap-utils: the example LDAP secondary-replica plugin is tested against a
+# real OpenLDAP server on a high port). xinetd conflicts with openbsd-inetd,
+# so inetd/xinetd.d is not tested.
+PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time openbsd-inetd systemd slapd ldap-utils"
 
 # Of those, the ones that ship a daemon, as package:service where the
 # service is named otherwise. None of them may run because this script
 # installed it; the tests start inetd themselves, in the foreground, on a
 # high port.
-SERVICES="krb5-kdc krb5-admin-server krb5-kpropd openbsd-inetd:inetd"
+SERVICES="krb5-kdc krb5-admin-server krb5-kpropd openbsd-inetd:inetd slapd"
 
 # The realm name Debian's krb5-config writes into /etc/krb5.conf on a fresh
 # install. krb5prop's tests never read /etc; this only keeps the install from
@@ -104,6 +106,15 @@ krb5-config krb5-config/add_servers_realm string $DEBCONF_REALM
 krb5-config krb5-config/add_servers boolean false
 krb5-config krb5-config/kerberos_servers string
 krb5-config krb5-config/admin_server string
+EOF
+fi
+
+# slapd would otherwise ask for a domain and an admin password and build a
+# directory in /var/lib/ldap; the tests run their own slapd from a private
+# configuration, so the package's is not wanted.
+if ! installed slapd; then
+	debconf-set-selections <<EOF
+slapd slapd/no_configuration boolean true
 EOF
 fi
 
