@@ -125,6 +125,21 @@ func TestLookupAcrossFiles(t *testing.T) {
 			t.Errorf("Subsections(%q) = %q, want %q", tt.path, got, tt.want)
 		}
 	}
+	tags := []struct {
+		path []string
+		want []string
+	}{
+		{[]string{"a"}, []string{"x"}},
+		{[]string{"a", "s"}, []string{"x"}},
+		{[]string{"c"}, []string{"q"}}, // final in file 1
+		{[]string{"d"}, nil},
+		{[]string{"missing"}, nil},
+	}
+	for _, tt := range tags {
+		if got := p.Tags(tt.path...); !slices.Equal(got, tt.want) {
+			t.Errorf("Tags(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
 }
 
 func TestNilProfile(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Exit statuses of an executable plugin (PROTOCOL.md), from sysexits.h.
@@ -192,19 +193,23 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns what was kept, on one line and printable, so that a
-// plugin's garbage cannot forge log lines or break kdb5util's output.
+// String returns what was kept, on one line of printable text, so that
+// a plugin's garbage cannot forge log lines or break kdb5util's output.
 func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := strings.ToValidUTF8(strings.TrimSpace(string(b.buf)), "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			return ' '
+	var out strings.Builder
+	for s := strings.TrimSpace(string(b.buf)); s != ""; {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case r == '\n' || r == '\t':
+			out.WriteByte(' ')
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			out.WriteByte('?')
+		default:
+			out.WriteString(s[:n])
 		}
-		if !unicode.IsPrint(r) {
-			return '?'
-		}
-		return r
-	}, s)
+		s = s[n:]
+	}
+	return out.String()
 }

@@ -56,6 +56,8 @@ const usageText = `Usage: kdb5_util [-r realm] [-d dbname] [-k mkeytype] [-kv mk
 	update_princ_encryption [-f] [-n] [-v] [princ-pattern]
 	purge_mkeys [-f] [-n] [-v]
 	tabdump [-H] [-c] [-e] [-n] [-o outfile] dumptype
+	replica list | info name | retry [name] | reinit name
+	        | stop name | start name | destroy name
 `
 
 func main() {
@@ -158,6 +160,7 @@ func commands(e *env) []*cli.Command {
 		{Name: "tabdump", SkipFlagParsing: true, Action: func(c *cli.Context) error { return e.tabdumpCmd(c.Args().Slice()) }},
 		{Name: "ark", Flags: []cli.Flag{&cli.StringFlag{Name: "e"}},
 			Action: func(c *cli.Context) error { return e.ark(c) }},
+		{Name: "replica", SkipFlagParsing: true, Action: func(c *cli.Context) error { return e.replicaCmd(c.Args().Slice()) }},
 	}
 }
 

@@ -32,7 +32,7 @@ func rejectedLines(text string) string {
 func TestFailuresMatchMIT(t *testing.T) {
 	mit, ours := mitTools(t), ourTools(t)
 	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
-	replicas := map[string]*replica{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
+	replicas := map[string]*replicaHost{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
 	client := "host/" + p.host + "@" + testRealm
 	dump := p.dumpFile(t, len(p.dump))
 	const aclHint = "usually its kpropd.acl does not list " + "host/"

@@ -167,10 +167,10 @@ func (p *primary) sessionEnctypes(t *testing.T) map[string]int {
 	return seen
 }
 
-// replica is the receiving side for one kpropd: a directory with its own
+// replicaHost is the receiving side for one kpropd: a directory with its own
 // kdc.conf naming its own database, the primary's stash (to dump what was
 // loaded) and kdc, and a kpropd.acl letting the primary's host in.
-type replica struct {
+type replicaHost struct {
 	*mittest.Realm
 	impl   tools
 	host   string
@@ -179,9 +179,9 @@ type replica struct {
 	file   string // kpropd -f, the received dump
 }
 
-func (p *primary) newReplica(t *testing.T, impl tools, opts ...mittest.Option) *replica {
+func (p *primary) newReplica(t *testing.T, impl tools, opts ...mittest.Option) *replicaHost {
 	t.Helper()
-	r := &replica{
+	r := &replicaHost{
 		Realm: mittest.NewRealm(t, testRealm, hostOptions(append([]mittest.Option{mittest.WithKDCPort(p.KDCPort),
 			mittest.WithKDCConf("realms", "key_stash_file", p.Stash)}, opts...)...)...),
 		impl: impl, host: p.host, keytab: p.keytab,
@@ -192,11 +192,11 @@ func (p *primary) newReplica(t *testing.T, impl tools, opts ...mittest.Option) *
 	return r
 }
 
-func (r *replica) setACL(t *testing.T, text string) { writeFile(t, r.acl, []byte(text)) }
+func (r *replicaHost) setACL(t *testing.T, text string) { writeFile(t, r.acl, []byte(text)) }
 
 // kpropdArgs are the arguments every kpropd here runs with: the
 // replica's files, the primary's keytab, the realm.
-func (r *replica) kpropdArgs() []string {
+func (r *replicaHost) kpropdArgs() []string {
 	return []string{"-f", r.file, "-a", r.acl, "-s", r.keytab, "-r", testRealm}
 }
 
@@ -204,7 +204,7 @@ func (r *replica) kpropdArgs() []string {
 // detaching) on a free port with the replica's files; extra arguments
 // come after the defaults, so they can repeat and override them (getopt
 // takes the last). It returns once kpropd listens.
-func (r *replica) startKpropd(t *testing.T, extra ...string) (*mittest.Process, string) {
+func (r *replicaHost) startKpropd(t *testing.T, extra ...string) (*mittest.Process, string) {
 	t.Helper()
 	port := strconv.Itoa(mittest.FreePort(t))
 	args := append(append([]string{"-d", "-P", port}, r.kpropdArgs()...), extra...)
@@ -214,7 +214,7 @@ func (r *replica) startKpropd(t *testing.T, extra ...string) (*mittest.Process, 
 }
 
 // dumpDatabase is kdb5_util dump of the replica's database.
-func (r *replica) dumpDatabase(t *testing.T) []byte {
+func (r *replicaHost) dumpDatabase(t *testing.T) []byte {
 	t.Helper()
 	out := r.Path("redump")
 	r.MustRun(t, r.impl.kdb5util, "dump", out)

@@ -22,7 +22,7 @@ import (
 
 // propagate sends the realm's dump with kprop of impl to the kpropd on
 // port and checks that the replica received and loaded it.
-func (p *primary) propagate(t *testing.T, impl tools, r *replica, port string) {
+func (p *primary) propagate(t *testing.T, impl tools, r *replicaHost, port string) {
 	t.Helper()
 	os.Remove(r.file)
 	stdout, stderr, exit := p.kprop(t, impl, p.dumpFile(t, len(p.dump)), port)

@@ -18,8 +18,10 @@ import (
 	"github.com/krb5prop/krb5prop/internal/initcreds"
 	"github.com/krb5prop/krb5prop/internal/keytab"
 	"github.com/krb5prop/krb5prop/internal/realm"
+	"github.com/krb5prop/krb5prop/kdb"
 	"github.com/krb5prop/krb5prop/kdb/dump"
 	"github.com/krb5prop/krb5prop/propagation"
+	"github.com/krb5prop/krb5prop/replica"
 )
 
 // dumpIpropFormat is the format kpropd loads with -i.
@@ -105,6 +107,9 @@ type server struct {
 	prog string
 	cfg  *propagation.ServerConfig
 	log  *slog.Logger
+	// replicas gets each committed load, after kprop has its answer;
+	// nil when no secondary replica follows this realm.
+	replicas *replica.Dispatcher
 }
 
 func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error) {
@@ -145,11 +150,39 @@ func newServer(ctx context.Context, o options, log *slog.Logger) (*server, error
 	if err != nil {
 		return nil, err
 	}
-	return &server{prog: o.prog, log: log, cfg: &propagation.ServerConfig{
+	replicas, err := secondaryReplicas(cfg, store.dbName, log)
+	if err != nil {
+		return nil, err
+	}
+	return &server{prog: o.prog, log: log, replicas: replicas, cfg: &propagation.ServerConfig{
 		Realm: cfg.Realm, Acceptor: acceptor,
 		Keys:    propagation.KeytabKeys(entries, keytab.Principal{Components: acceptor.NameString, Realm: cfg.Realm}),
 		ACLPath: o.acl, Replay: rc, Overall: rs.IpropResyncTimeout, Skew: skew, Store: store, Log: log,
 	}}, nil
+}
+
+// secondaryReplicas reads [secondary_replicas] for the realm, so that a
+// mistake there stops kpropd at start rather than failing each load.
+func secondaryReplicas(cfg *realm.Config, dbName string, log *slog.Logger) (*replica.Dispatcher, error) {
+	configs, err := replica.Configs(cfg.Profile, cfg.Realm, dbName)
+	if err != nil {
+		return nil, err
+	}
+	if len(configs) == 0 {
+		return nil, nil
+	}
+	src := replica.Source{DBPath: dbName, MasterKeys: func(ctx context.Context, store *kdb.Store) (*kdb.MasterKeys, error) {
+		return cfg.FetchMasterKeys(ctx, store, nil)
+	}}
+	var rs []*replica.Replica
+	for _, c := range configs {
+		r, err := replica.New(c, src, log)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return replica.NewDispatcher(rs), nil
 }
 
 func profileValue(cfg *realm.Config, path ...string) string {
@@ -200,11 +233,17 @@ func listen(port string) (net.Listener, error) {
 }
 
 // serveOne handles one passed connection; the exit status says whether
-// the propagation succeeded.
+// the propagation succeeded. The secondary replicas get the load after
+// the connection is closed, so kprop is not kept waiting; retries wait for
+// the next load or kdb5util replica retry.
 func (s *server) serveOne(ctx context.Context, conn net.Conn) int {
-	defer conn.Close()
-	if err := s.cfg.Serve(ctx, conn); err != nil {
+	err := s.cfg.Serve(ctx, conn)
+	conn.Close()
+	if err != nil {
 		return 1
+	}
+	if s.replicas != nil {
+		s.replicas.DeliverAll(ctx)
 	}
 	return 0
 }
@@ -216,6 +255,22 @@ func (s *server) serveLoop(ctx context.Context, l net.Listener, once bool) int {
 		<-ctx.Done()
 		l.Close()
 	}()
+	if s.replicas != nil {
+		// The secondary replicas run beside the propagations: each load
+		// is handed over once kprop has its answer, and failed deliveries
+		// are retried on their schedule. On the way out, wait for their
+		// stop callouts.
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			s.replicas.Run(rctx)
+			close(done)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
+	}
 	for {
 		s.log.Debug("waiting for a kprop connection")
 		conn, err := l.Accept()
@@ -234,8 +289,11 @@ func (s *server) serveLoop(ctx context.Context, l net.Listener, once bool) int {
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetKeepAlive(true)
 		}
-		s.cfg.Serve(ctx, conn) // Serve logs the outcome
+		err = s.cfg.Serve(ctx, conn) // Serve logs the outcome
 		conn.Close()
+		if err == nil && s.replicas != nil {
+			s.replicas.Loaded()
+		}
 		if once || ctx.Err() != nil {
 			return 0
 		}

@@ -26,7 +26,7 @@ const (
 func TestTamperedStreamAnsweredLikeMIT(t *testing.T) {
 	mit, ours := mitTools(t), ourTools(t)
 	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
-	replicas := map[string]*replica{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
+	replicas := map[string]*replicaHost{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
 	dump := p.dumpFile(t, 3*32768)
 	tests := []struct {
 		name  string

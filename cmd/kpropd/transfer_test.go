@@ -65,7 +65,7 @@ func TestTransferMatrix(t *testing.T) {
 
 // propagateAndCheck sends a dump of size bytes with kprop to a one-shot
 // kpropd of the replica and checks everything both ends leave behind.
-func propagateAndCheck(t *testing.T, p *primary, r *replica, kprop tools, size int) {
+func propagateAndCheck(t *testing.T, p *primary, r *replicaHost, kprop tools, size int) {
 	t.Helper()
 	dump := p.dumpFile(t, size)
 	lastProp := dump + "." + p.host + ".last_prop"
@@ -113,7 +113,7 @@ func propagateAndCheck(t *testing.T, p *primary, r *replica, kprop tools, size i
 func TestUnloadableDump(t *testing.T) {
 	mit, ours := mitTools(t), ourTools(t)
 	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
-	replicas := map[string]*replica{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
+	replicas := map[string]*replicaHost{"MIT": p.newReplica(t, mit), "ours": p.newReplica(t, ours)}
 	// A realm in place, to show that the failed loads leave it alone.
 	for _, r := range replicas {
 		_, port := r.startKpropd(t, "-t")

@@ -107,7 +107,7 @@ func TestRawClientsAnsweredLikeMIT(t *testing.T) {
 	mit, ours := mitTools(t), ourTools(t)
 	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
 	addrs := map[string]string{}
-	replicas := map[string]*replica{}
+	replicas := map[string]*replicaHost{}
 	for _, impl := range []tools{mit, ours} {
 		r := p.newReplica(t, impl)
 		_, port := r.startKpropd(t, "-p", "/bin/true")
