@@ -352,8 +352,16 @@ func openOrCreate(path string) (*Store, error) {
 // checkpoint shrinks the WAL after a large write: it grows as large as the
 // database during a full replace. Another connection's own checkpoint can
 // make it busy for a moment, so it is retried a few times; failing is
-// harmless (the next checkpoint does it).
+// harmless (the next checkpoint does it). It does not wait on readers: a
+// TRUNCATE checkpoint waits for every reader to finish, and a long one (a
+// secondary replica's plugin reading a delivery) would hold up the load
+// and kpropd's answer to kprop. Without the wait, the WAL is reset by a
+// later checkpoint once the reader is done.
 func checkpoint(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return
+	}
+	defer conn.ExecContext(ctx, `PRAGMA busy_timeout = `+writerBusyTimeout)
 	for i := 0; i < 5; i++ {
 		var busy, logPages, done int
 		err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done)

@@ -83,10 +83,14 @@ func dsn(path string, params string) string {
 	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?mode=rw&" + params
 }
 
+// writerBusyTimeout is how long, in milliseconds, a writer waits for
+// another writer.
+const writerBusyTimeout = "30000"
+
 const (
 	readerParams  = "_pragma=busy_timeout(5000)"
 	roParams      = "_pragma=busy_timeout(5000)&_pragma=query_only(1)"
-	writerParams  = "_txlock=immediate&_pragma=busy_timeout(30000)&_pragma=synchronous(FULL)&_pragma=journal_size_limit(67108864)"
+	writerParams  = "_txlock=immediate&_pragma=busy_timeout(" + writerBusyTimeout + ")&_pragma=synchronous(FULL)&_pragma=journal_size_limit(67108864)"
 	lockoutParams = "_txlock=immediate&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
 )
 

@@ -78,7 +78,9 @@ func (e *execPlugin) run(ctx context.Context, op string, id Identity, d *Deliver
 		"KRB5PROP_REALM=" + id.Realm,
 		"KRB5PROP_OPERATION=" + op,
 	}, e.env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a plugin must not outlive a kpropd killed under it; the
+	// restarted kpropd delivers again.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild holding the pipes open must not keep Wait waiting.
 	cmd.WaitDelay = 5 * time.Second

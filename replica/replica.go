@@ -120,6 +120,11 @@ func (r *Replica) identity(st *Status) Identity {
 // deliver runs one delivery under the lock, and at most one more when the
 // plugin answers the first with a reinit request.
 func (r *Replica) deliver(ctx context.Context, st *Status) (Report, error) {
+	if _, err := os.Stat(r.src.DBPath); errors.Is(err, fs.ErrNotExist) {
+		// A new replica host before its first propagation: nothing to
+		// deliver yet, and nothing wrong.
+		return Report{State: st.State}, nil
+	}
 	id := r.identity(st)
 	st.LastAttempt = r.now()
 	if !r.authed {
