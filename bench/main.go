@@ -4,6 +4,7 @@
 //	go run ./bench -n 1000,100000,1000000          # kdb5_util dump and load
 //	go run ./bench -prop -n 100000,1000000         # kprop to kpropd
 //	go run ./bench -kdc -n 100000                  # krb5kdc under load
+//	go run ./bench -replica -n 100000,1000000      # a secondary replica's delivery
 //
 // The first times dump and load of synthetic realms of the given sizes
 // (every principal with aes256 and aes128 keys and kadmin's four tl-data
@@ -15,7 +16,9 @@
 // ours on the same database and drives each with the same load generator
 // (gokrb5's client messages: AS with preauthentication, TGS with a cached
 // TGT, at several numbers of concurrent clients), printing requests per
-// second, latency, KDC CPU time per request and the KDC's peak RSS.
+// second, latency, KDC CPU time per request and the KDC's peak RSS. The
+// fourth times a secondary replica's delivery of a few hundred changes
+// after a load of the realm, against the load itself (see runReplica).
 //
 // Everything happens in a temporary directory with private KRB5_CONFIG and
 // KRB5_KDC_PROFILE; each realm is built once per size as a dump file both
@@ -50,6 +53,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the work directory")
 	prop := flag.Bool("prop", false, "measure kprop to kpropd instead of dump and load")
 	kdc := flag.Bool("kdc", false, "measure krb5kdc instead of dump and load")
+	replicas := flag.Bool("replica", false, "measure a secondary replica's delivery after a load instead of dump and load")
 	flag.StringVar(&kdcFlags.clients, "clients", "1,4,16", "with -kdc: comma-separated numbers of concurrent clients")
 	flag.StringVar(&kdcFlags.kinds, "kinds", "AS,TGS", "with -kdc: the requests to measure")
 	flag.IntVar(&kdcFlags.services, "services", 1000, "with -kdc: TGS requests name one of this many services (the first users), 0 for any user")
@@ -65,6 +69,8 @@ func main() {
 		do = runProp
 	case *kdc:
 		do = runKDC
+	case *replicas:
+		do = runReplica
 	}
 	if err := do(*sizes, *runs, *ours, *mit, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/krb5prop/krb5prop/internal/krb5x"
 	"github.com/krb5prop/krb5prop/kadm5"
 	"github.com/krb5prop/krb5prop/kdb"
+	"github.com/krb5prop/krb5prop/profile"
 )
 
 const testRealm = "EXAMPLE.TEST"
@@ -507,5 +508,38 @@ func TestDamagedSnapshotNeedsReinit(t *testing.T) {
 	got, err := rep.Reinit(context.Background())
 	if err != nil || !got.Reinit || got.Seq != 2 {
 		t.Errorf("reinit: %+v, %v", got, err)
+	}
+}
+
+// TestCompiledInPlugin: a plugin registered by name is chosen by a
+// plugin relation naming it.
+func TestCompiledInPlugin(t *testing.T) {
+	r := newTestRealm(t)
+	p := &recorder{}
+	Register("test-compiled-in", func(c Config) (Plugin, error) {
+		if c.Name != "compiled" {
+			t.Errorf("config %+v", c)
+		}
+		return p, nil
+	})
+	conf := filepath.Join(t.TempDir(), "kdc.conf")
+	text := "[secondary_replicas]\n compiled = {\n  plugin = test-compiled-in\n  realm = " + testRealm + "\n  state_dir = " + t.TempDir() + "/state\n }\n"
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := profile.Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Configs(prof, testRealm, r.path)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("Configs: %v, %v", cs, err)
+	}
+	rep, err := New(cs[0], r.source(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deliver(t, rep); !got.Delivered || len(p.deliveries) != 1 {
+		t.Errorf("report %+v, %d deliveries", got, len(p.deliveries))
 	}
 }
