@@ -24,6 +24,10 @@ const (
 	ExitRequestReinit = 76 // EX_PROTOCOL
 )
 
+// defaultPath is the PATH a plugin gets when kpropd has none (systemd's
+// default for services).
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // stderrLimit is how much of a failing plugin's standard error is kept
 // for the log and kdb5util replica info.
 const stderrLimit = 4096
@@ -71,8 +75,14 @@ func (e *execPlugin) run(ctx context.Context, op string, id Identity, d *Deliver
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.path, op)
 	cmd.Dir = e.dir
+	path := os.Getenv("PATH")
+	if path == "" {
+		// inetd and systemd-socket-activate may pass no PATH; a plugin
+		// still needs one for the tools it runs.
+		path = defaultPath
+	}
 	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
+		"PATH=" + path,
 		"KRB5PROP_REPLICA=" + id.Name,
 		"KRB5PROP_REPLICA_UUID=" + id.UUID,
 		"KRB5PROP_REALM=" + id.Realm,

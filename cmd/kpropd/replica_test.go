@@ -446,3 +446,46 @@ func TestReplicaAdmin(t *testing.T) {
 		t.Errorf("info after destroy:\n%s", out)
 	}
 }
+
+// TestReplicaPerConnection: a kpropd started for one connection
+// (systemd Accept=yes, as under inetd) delivers after closing it, and a
+// slow plugin does not hold kprop; the next load's kpropd carries what a
+// failed delivery left.
+func TestReplicaPerConnection(t *testing.T) {
+	mittest.Require(t, "systemd-socket-activate")
+	f := newReplicaFixture(t, "")
+	f.port = fmt.Sprint(mittest.FreePort(t))
+	args := []string{"-l", "127.0.0.1:" + f.port, "--accept", "--inetd"}
+	// systemd-socket-activate passes on only the variables named: no
+	// PATH, which the plugin's tools still find.
+	for _, kv := range f.r.Env() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "KRB5") {
+			args = append(args, "-E", name)
+		}
+	}
+	args = append(append(args, f.ours.kpropd, "-d"), f.r.kpropdArgs()...)
+	f.kpropd = f.r.Start(t, "systemd-socket-activate", args...)
+	f.kpropd.WaitPort(t, "tcp", "127.0.0.1:"+f.port, startTimeout)
+	f.propagate(t)
+	f.inStep(t)
+
+	f.setMode(t, "fail")
+	f.change(t, "addprinc -pw henry-pw henry")
+	f.propagate(t)
+	waitFor(t, "the failure to be recorded", func() bool { return f.status(t).State == replica.CantProcess }, f.kpropd)
+	f.setMode(t, "ok")
+	f.change(t, "modprinc -expire 2032-02-02 henry")
+	f.propagate(t)
+	f.inStep(t)
+	if st := f.status(t); st.Seq != 2 {
+		t.Errorf("after the retry: %+v", st)
+	}
+
+	f.setMode(t, "slow")
+	f.change(t, "addprinc -pw ida-pw ida")
+	before := f.calls()
+	f.propagate(t)
+	if after := strings.TrimPrefix(f.calls(), before); strings.Contains(after, "done") {
+		t.Errorf("calls since the load %q: kprop waited for the slow plugin", after)
+	}
+}
