@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 # Realm sizes `make bench` measures.
 BENCH_SIZES ?= 1000,100000,1000000
 
-.PHONY: help deps build test install demo fuzz bench bench-prop bench-kdc clean
+.PHONY: help deps build test install demo fuzz bench bench-prop bench-kdc bench-replica clean
 
 help:
 	@echo "make demo     install what is needed, then run scripts/demo.sh"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench    time MIT's and our dump and load ($(BENCH_SIZES) principals; BENCH_SIZES=…)"
 	@echo "make bench-prop  time MIT's and our kprop to kpropd (100,000 and 1,000,000 principals)"
 	@echo "make bench-kdc   load MIT's and our krb5kdc with AS and TGS requests (100,000 principals)"
+	@echo "make bench-replica   time a secondary replica's delivery after a load (100,000 and 1,000,000 principals)"
 	@echo "make deps     install Go modules and MIT krb5 (scripts/deps.sh)"
 	@echo "make clean    remove bin/"
 
@@ -71,6 +72,9 @@ bench-prop: deps
 
 bench-kdc: deps
 	$(GO) run ./bench -kdc -n 100000
+
+bench-replica: deps
+	$(GO) run ./bench -replica -n 100000,1000000
 
 demo: deps
 	bash scripts/demo.sh
