@@ -14,9 +14,10 @@ set -euo pipefail
 # inetd/inetd.conf line; systemd: systemd-socket-activate and
 # systemd-analyze for its socket-activation and unit-file tests; slapd and
 # ldap-utils: the example LDAP secondary-replica plugin is tested against a
-# real OpenLDAP server on a high port). xinetd conflicts with openbsd-inetd,
-# so inetd/xinetd.d is not tested.
-PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time openbsd-inetd systemd slapd ldap-utils"
+# real OpenLDAP server on a high port; jq: the secondary-replica tests' shell
+# plugins; libwrap0 and libtirpc3: what the privately unpacked xinetd, below,
+# links with).
+PACKAGES="krb5-kdc krb5-admin-server krb5-kpropd krb5-user time openbsd-inetd systemd slapd ldap-utils jq libwrap0 libtirpc3"
 
 # Of those, the ones that ship a daemon, as package:service where the
 # service is named otherwise. None of them may run because this script
@@ -67,13 +68,37 @@ installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
+# xinetd conflicts with openbsd-inetd (both provide inet-superserver), so the
+# test of inetd/xinetd.d/kpropd runs xinetd unpacked from its package into
+# .deps/xinetd: apt-get download needs no root, and nothing is installed on
+# the system. Run at exit, after the package lists are fresh.
+XINETD_DIR=.deps/xinetd
+unpack_xinetd() {
+	if command -v xinetd >/dev/null 2>&1 || [ -x "$XINETD_DIR/usr/sbin/xinetd" ]; then
+		return 0
+	fi
+	local tmp
+	tmp=$(mktemp -d)
+	if (cd "$tmp" && apt-get download xinetd >/dev/null 2>&1) &&
+		mkdir -p "$XINETD_DIR" && dpkg-deb -x "$tmp"/xinetd_*.deb "$XINETD_DIR"; then
+		echo "deps.sh: unpacked xinetd into $XINETD_DIR" >&2
+	else
+		warn "could not unpack xinetd into $XINETD_DIR (apt-get download xinetd); its test fails under KRB5PROP_REQUIRE_MIT"
+	fi
+	rm -rf "$tmp"
+}
+
 missing=()
 for pkg in $PACKAGES; do
 	installed "$pkg" || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	unpack_xinetd
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
+	unpack_xinetd
 	mit_failed "missing Debian packages: ${missing[*]}; install them with:
     sudo apt-get install -y ${missing[*]}"
 	exit 0
@@ -146,3 +171,5 @@ for entry in $SERVICES; do
 		;;
 	esac
 done
+
+unpack_xinetd

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -182,6 +183,62 @@ func TestInetd(t *testing.T) {
 	proc := r.Start(t, inetd[0], inetd[1:]...)
 	proc.WaitPort(t, "tcp", "127.0.0.1:"+port, startTimeout)
 	waitOutput(t, proc, "server="+ours.kpropd, startTimeout)
+	p.propagate(t, mit, r, port)
+	p.propagate(t, ours, r, port)
+}
+
+// TestXinetd runs our kpropd under xinetd from the shipped
+// inetd/xinetd.d/kpropd, with only what a test needs added (a high port on
+// loopback, the program's path and arguments, the test's user and
+// environment): xinetd accepts the file, and every propagation gets a
+// kpropd of its own on the connection. xinetd conflicts with
+// openbsd-inetd, so scripts/deps.sh unpacks it into .deps.
+func TestXinetd(t *testing.T) {
+	mittest.Require(t, "xinetd")
+	xinetd, err := mittest.LookPath("xinetd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mit, ours := mitTools(t), ourTools(t)
+	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
+	r := p.newReplica(t, ours)
+	root, err := mittest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(mittest.FreePort(t))
+	var env []string
+	for _, kv := range r.Env() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "KRB5") {
+			env = append(env, name)
+		}
+	}
+	var conf []string
+	sawServer := false
+	for _, l := range lines(string(readFile(t, filepath.Join(root, "inetd", "xinetd.d", "kpropd")))) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 3 && f[0] == "server":
+			l, sawServer = "\tserver = "+ours.kpropd, true
+		case len(f) >= 3 && f[0] == "user":
+			l = "\tuser = " + me.Username
+		case l == "}":
+			conf = append(conf, "\ttype = UNLISTED", "\tport = "+port, "\tbind = 127.0.0.1",
+				"\tserver_args = "+strings.Join(r.kpropdArgs(), " "), "\tpassenv = "+strings.Join(env, " "))
+		}
+		conf = append(conf, l)
+	}
+	if !sawServer || !slices.Contains(conf, "service krb5_prop") {
+		t.Fatalf("inetd/xinetd.d/kpropd: no krb5_prop service with a server line:\n%s", strings.Join(conf, "\n"))
+	}
+	path := r.Path("xinetd.conf")
+	writeFile(t, path, []byte(strings.Join(conf, "\n")+"\n"))
+	proc := r.Start(t, xinetd, "-dontfork", "-stayalive", "-f", path, "-pidfile", r.Path("xinetd.pid"), "-filelog", r.Path("xinetd.log"))
+	proc.WaitPort(t, "tcp", "127.0.0.1:"+port, startTimeout)
 	p.propagate(t, mit, r, port)
 	p.propagate(t, ours, r, port)
 }

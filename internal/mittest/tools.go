@@ -35,7 +35,15 @@ const RequireEnv = "KRB5PROP_REQUIRE_MIT"
 // toolDirs are searched after PATH. The MIT daemons and admin tools live in
 // /usr/sbin on Debian, which is often missing from a non-login root PATH
 // (su, cron, some CI runners).
-func toolDirs() []string { return []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} }
+func toolDirs() []string {
+	dirs := []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+	// scripts/deps.sh unpacks xinetd there: it cannot be installed beside
+	// openbsd-inetd.
+	if root, err := ModuleRoot(); err == nil {
+		dirs = append(dirs, filepath.Join(root, ".deps", "xinetd", "usr", "sbin"))
+	}
+	return dirs
+}
 
 // debianPackage names the Debian 12 package that ships an MIT program, so a
 // skip message can say exactly what to install; "" for a name it does not know.
@@ -54,6 +62,17 @@ func debianPackage(tool string) string {
 		return "openbsd-inetd"
 	case "systemd-socket-activate", "systemd-analyze":
 		return "systemd"
+	// The example secondary-replica plugins and their tests.
+	case "slapd", "slapadd":
+		return "slapd"
+	case "ldapsearch", "ldapmodify", "ldapadd", "ldapdelete", "ldapwhoami":
+		return "ldap-utils"
+	case "jq":
+		return "jq"
+	// Unpacked into .deps by scripts/deps.sh, as it conflicts with
+	// openbsd-inetd.
+	case "xinetd":
+		return "xinetd"
 	}
 	return ""
 }
