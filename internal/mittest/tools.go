@@ -156,7 +156,7 @@ func verdict(missing []string, env string, present bool) (action, string) {
 	if len(missing) == 0 {
 		return proceed, ""
 	}
-	msg := fmt.Sprintf("MIT krb5 1.20 tools not found: %s; install them with: %s",
+	msg := fmt.Sprintf("tools the interop tests need (MIT krb5 1.20 and its companions) not found: %s; install them with: %s",
 		strings.Join(missing, ", "), installCommand(missing))
 	if required(env, present) {
 		return fail, msg + " (" + RequireEnv + " is set, so this is a failure)"

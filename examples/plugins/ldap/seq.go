@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// seqFile, in the working directory, holds the seq of the last delivery
+// applied: the plugin's half of the sequence check.
+const seqFile = "seq"
+
+// readSeq returns the stored seq, 0 when there is none. known is false when
+// the file exists but does not hold a number: the plugin cannot tell what
+// it has applied, and asks for a full delivery.
+func readSeq(path string) (seq uint64, known bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, true, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	seq, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return seq, err == nil, nil
+}
+
+// writeSeq replaces the stored seq atomically and durably: a crash leaves
+// the old number or the new, never a torn file, and a success the plugin
+// reported is not forgotten.
+func writeSeq(path string, seq uint64) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".seq-*")
+	if err != nil {
+		return fmt.Errorf("saving seq: %w", err)
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	_, err = fmt.Fprintf(f, "%d\n", seq)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("saving seq: %w", err)
+	}
+	return nil
+}
+
+// removeSeq forgets the stored seq, so only a full delivery is accepted
+// next.
+func removeSeq(path string) error {
+	err := os.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing seq: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
