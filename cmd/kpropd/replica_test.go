@@ -83,14 +83,24 @@ type replicaFixture struct {
 func newReplicaFixture(t *testing.T, options string) *replicaFixture {
 	t.Helper()
 	mittest.Require(t, "jq")
-	f := &replicaFixture{ours: ourTools(t), p: newPrimary(t, "aes256-cts-hmac-sha1-96")}
-	f.ctl = t.TempDir()
-	plugin := filepath.Join(f.ctl, "plugin")
+	ctl := t.TempDir()
+	plugin := filepath.Join(ctl, "plugin")
 	writeFile(t, plugin, []byte(registryPlugin))
 	os.Chmod(plugin, 0o755)
+	f := newPluginFixture(t, plugin, "\t\tenv = CTL="+ctl+"\n"+options)
+	f.ctl = ctl
+	return f
+}
+
+// newPluginFixture is a primary and a replica whose kdc.conf has one
+// secondary replica, "files", running plugin with the relations in
+// options.
+func newPluginFixture(t *testing.T, plugin, options string) *replicaFixture {
+	t.Helper()
+	f := &replicaFixture{ours: ourTools(t), p: newPrimary(t, "aes256-cts-hmac-sha1-96")}
 	f.state = filepath.Join(t.TempDir(), "state")
-	f.conf = fmt.Sprintf("[secondary_replicas]\n\tfiles = {\n\t\tplugin = %s\n\t\trealm = %s\n\t\tstate_dir = %s\n\t\tenv = CTL=%s\n%s\t}\n",
-		plugin, testRealm, f.state, f.ctl, options)
+	f.conf = fmt.Sprintf("[secondary_replicas]\n\tfiles = {\n\t\tplugin = %s\n\t\trealm = %s\n\t\tstate_dir = %s\n%s\t}\n",
+		plugin, testRealm, f.state, options)
 	f.r = f.p.newReplica(t, f.ours, mittest.WithKDCConfText(f.conf))
 	return f
 }
@@ -142,41 +152,54 @@ func (f *replicaFixture) status(t *testing.T) replica.Status {
 	return st
 }
 
-// realmView is what the registry should hold for the replica's database:
-// principal records as the plugin writes them, and policy records.
-func (f *replicaFixture) realmView(t *testing.T) map[string]string {
+// realm reads the replica's database: every principal and policy.
+func (f *replicaFixture) realm(t *testing.T) (principals []*kdb.Principal, policies []*kdb.Policy) {
 	t.Helper()
 	store, err := kdb.Open(f.r.DBName, kdb.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	want := map[string]string{}
 	ctx := context.Background()
 	err = store.Snapshot(ctx, func(v *kdb.View) error {
 		if err := v.Principals(ctx, false, func(p *kdb.Principal) error {
-			var exp any
-			if p.Expiration != 0 {
-				exp = time.Unix(int64(p.Expiration), 0).UTC().Format(time.RFC3339)
-			}
-			flags := kdb.AttrStrings(p.Attributes)
-			if flags == nil {
-				flags = []string{}
-			}
-			b, _ := json.Marshal(map[string]any{"name": p.Name.String(), "kvno": p.MaxKVNO(), "flags": flags, "expiration": exp})
-			want["p "+p.Name.String()] = string(b)
+			principals = append(principals, p)
 			return nil
 		}); err != nil {
 			return err
 		}
 		return v.Policies(ctx, func(p *kdb.Policy) error {
-			b, _ := json.Marshal(map[string]any{"name": p.Name, "pw_min_length": p.PwMinLength})
-			want["y "+p.Name] = string(b)
+			policies = append(policies, p)
 			return nil
 		})
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return principals, policies
+}
+
+// realmView is what the registry should hold for the replica's database:
+// principal records as the plugin writes them, and policy records.
+func (f *replicaFixture) realmView(t *testing.T) map[string]string {
+	t.Helper()
+	principals, policies := f.realm(t)
+	want := map[string]string{}
+	for _, p := range principals {
+		var exp any
+		if p.Expiration != 0 {
+			exp = time.Unix(int64(p.Expiration), 0).UTC().Format(time.RFC3339)
+		}
+		flags := kdb.AttrStrings(p.Attributes)
+		if flags == nil {
+			flags = []string{}
+		}
+		b, _ := json.Marshal(map[string]any{"name": p.Name.String(), "kvno": p.MaxKVNO(), "flags": flags, "expiration": exp})
+		want["p "+p.Name.String()] = string(b)
+	}
+	for _, p := range policies {
+		b, _ := json.Marshal(map[string]any{"name": p.Name, "pw_min_length": p.PwMinLength})
+		want["y "+p.Name] = string(b)
 	}
 	return want
 }
