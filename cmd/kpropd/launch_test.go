@@ -243,20 +243,60 @@ func TestXinetd(t *testing.T) {
 	p.propagate(t, ours, r, port)
 }
 
+// unitFile is the path of a shipped systemd unit.
+func unitFile(t *testing.T, name string) string {
+	t.Helper()
+	root, err := mittest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "systemd", name)
+}
+
+// unitCommand is a unit's ExecStart with the installed program replaced
+// by the one under test.
+func unitCommand(t *testing.T, unit, program string) []string {
+	t.Helper()
+	exec := mittest.UnitValues(t, unitFile(t, unit), "ExecStart")
+	if len(exec) != 1 {
+		t.Fatalf("%s: ExecStart %q", unit, exec)
+	}
+	argv := strings.Fields(exec[0])
+	if argv[0] != "/usr/local/sbin/"+filepath.Base(program) {
+		t.Fatalf("%s runs %s, not /usr/local/sbin/%s", unit, argv[0], filepath.Base(program))
+	}
+	return append([]string{program}, argv[1:]...)
+}
+
 // TestSystemdSocketActivation runs our kpropd as systemd starts it, with
-// systemd-socket-activate: per connection (Accept=yes) with the
-// connection on standard input and output, and once with the listening
-// socket passed in LISTEN_FDS (Accept=no).
+// systemd-socket-activate: per connection as the shipped kpropd.socket
+// and kpropd@.service say (Accept=yes, the connection on standard input),
+// and once with the listening socket passed in LISTEN_FDS (Accept=no).
 func TestSystemdSocketActivation(t *testing.T) {
 	mittest.Require(t, "systemd-socket-activate")
 	mit, ours := mitTools(t), ourTools(t)
 	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
+	var perConnection []string
+	if got := mittest.UnitValues(t, unitFile(t, "kpropd.socket"), "Accept"); slices.Equal(got, []string{"yes"}) {
+		perConnection = append(perConnection, "--accept")
+	} else {
+		t.Errorf("kpropd.socket: Accept=%q, want yes (kpropd@.service serves one connection)", got)
+	}
+	if got := mittest.UnitValues(t, unitFile(t, "kpropd@.service"), "StandardInput"); slices.Equal(got, []string{"socket"}) {
+		perConnection = append(perConnection, "--inetd")
+	} else {
+		t.Errorf("kpropd@.service: StandardInput=%q, want socket", got)
+	}
+	if got := mittest.UnitValues(t, unitFile(t, "kpropd.socket"), "ListenStream"); !slices.Equal(got, []string{"754"}) {
+		t.Errorf("kpropd.socket: ListenStream=%q, want 754 (tests listen on a free port instead)", got)
+	}
 	for _, tc := range []struct {
-		name string
-		args []string
+		name    string
+		args    []string
+		command []string
 	}{
-		{"Accept=yes", []string{"--accept", "--inetd"}},
-		{"Accept=no", nil},
+		{"Accept=yes", perConnection, unitCommand(t, "kpropd@.service", ours.kpropd)},
+		{"Accept=no", nil, []string{ours.kpropd}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := p.newReplica(t, ours)
@@ -268,7 +308,7 @@ func TestSystemdSocketActivation(t *testing.T) {
 					args = append(args, "-E", name)
 				}
 			}
-			args = append(append(args, ours.kpropd, "-d"), r.kpropdArgs()...)
+			args = append(append(append(args, tc.command...), "-d"), r.kpropdArgs()...)
 			proc := r.Start(t, "systemd-socket-activate", args...)
 			proc.WaitPort(t, "tcp", "127.0.0.1:"+port, startTimeout)
 			p.propagate(t, mit, r, port)
@@ -277,28 +317,66 @@ func TestSystemdSocketActivation(t *testing.T) {
 	}
 }
 
-// TestSystemdUnitsVerify checks the shipped unit files with
-// systemd-analyze verify, the program path put in.
+// TestSystemdNotify runs the shipped kpropd.service's command as systemd
+// would for Type=notify: READY=1 comes once kpropd listens, a propagation
+// works, and SIGTERM brings STOPPING=1 and a clean exit.
+func TestSystemdNotify(t *testing.T) {
+	if got := mittest.UnitValues(t, unitFile(t, "kpropd.service"), "Type"); !slices.Equal(got, []string{"notify"}) {
+		t.Errorf("kpropd.service: Type=%q, want notify", got)
+	}
+	mit, ours := mitTools(t), ourTools(t)
+	p := newPrimary(t, "aes256-cts-hmac-sha1-96")
+	r := p.newReplica(t, ours)
+	notify, messages := mittest.NotifySocket(t)
+	r.ExtraEnv = append(r.ExtraEnv, "NOTIFY_SOCKET="+notify)
+	port := strconv.Itoa(mittest.FreePort(t))
+	command := append(unitCommand(t, "kpropd.service", ours.kpropd), append([]string{"-P", port}, r.kpropdArgs()...)...)
+	proc := r.Start(t, command[0], command[1:]...)
+	mittest.WaitNotify(t, messages, "READY=1", startTimeout)
+	mittest.WaitPort(t, "tcp", "127.0.0.1:"+port, 0)
+	p.propagate(t, mit, r, port)
+	syscall.Kill(proc.Pid(), syscall.SIGTERM)
+	mittest.WaitNotify(t, messages, "STOPPING=1", startTimeout)
+	if st := proc.Wait(t, runTimeout); !st.Success() {
+		t.Errorf("kpropd after SIGTERM: %v", st)
+	}
+}
+
+// TestSystemdUnitsVerify checks every shipped unit file with
+// systemd-analyze verify, the programs' paths put in.
 func TestSystemdUnitsVerify(t *testing.T) {
 	mittest.Require(t, "systemd-analyze")
-	ours := ourTools(t)
 	root, err := mittest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	units, _ := filepath.Glob(filepath.Join(root, "systemd", "*"))
-	if len(units) != 3 {
-		t.Fatalf("systemd/ holds %v, want kpropd.service, kpropd.socket, kpropd@.service", units)
+	programs := map[string]string{
+		"/usr/local/sbin/kpropd":             mittest.GoBinary(t, "./cmd/kpropd"),
+		"/usr/local/sbin/krb5kdc":            mittest.GoBinary(t, "./cmd/krb5kdc"),
+		"/usr/local/sbin/krb5prop-propagate": filepath.Join(root, "examples", "propagate.sh"),
 	}
+	units, _ := filepath.Glob(filepath.Join(root, "systemd", "*"))
+	for _, want := range []string{"kpropd.service", "kpropd.socket", "kpropd@.service", "krb5kdc.service"} {
+		if !slices.Contains(units, filepath.Join(root, "systemd", want)) {
+			t.Errorf("systemd/ lacks %s", want)
+		}
+	}
+	// All copies first: a socket unit is verified with its service.
 	dir := t.TempDir()
 	var copies []string
 	for _, u := range units {
 		text := string(readFile(t, u))
-		if strings.Contains(text, "ExecStart=") && !strings.Contains(text, "ExecStart=/usr/local/sbin/kpropd") {
-			t.Errorf("%s: ExecStart is not /usr/local/sbin/kpropd", u)
+		for _, exec := range mittest.UnitValues(t, u, "ExecStart") {
+			installed := strings.Fields(exec)[0]
+			if programs[installed] == "" {
+				t.Errorf("%s: ExecStart runs %s, not a program krb5prop installs", u, installed)
+			}
+		}
+		for installed, built := range programs {
+			text = strings.ReplaceAll(text, installed, built)
 		}
 		c := filepath.Join(dir, filepath.Base(u))
-		writeFile(t, c, []byte(strings.ReplaceAll(text, "/usr/local/sbin/kpropd", ours.kpropd)))
+		writeFile(t, c, []byte(text))
 		copies = append(copies, c)
 	}
 	for _, c := range copies {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -262,5 +263,36 @@ func TestSystemdSocketActivation(t *testing.T) {
 	log, err := os.ReadFile(r.LogFile)
 	if err != nil || !strings.Contains(string(log), "ISSUE: authtime") {
 		t.Errorf("KDC log %q, %v; want the issued ticket", log, err)
+	}
+}
+
+// TestSystemdNotify runs the shipped krb5kdc.service's command as systemd
+// would for Type=notify: READY=1 comes once the KDC answers, MIT's kinit
+// works, and SIGTERM brings STOPPING=1 and a clean exit.
+func TestSystemdNotify(t *testing.T) {
+	root, err := mittest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := filepath.Join(root, "systemd", "krb5kdc.service")
+	if got := mittest.UnitValues(t, unit, "Type"); !slices.Equal(got, []string{"notify"}) {
+		t.Errorf("krb5kdc.service: Type=%q, want notify", got)
+	}
+	exec := mittest.UnitValues(t, unit, "ExecStart")
+	if len(exec) != 1 || !strings.HasPrefix(exec[0], "/usr/local/sbin/krb5kdc") {
+		t.Fatalf("krb5kdc.service: ExecStart %q", exec)
+	}
+	r, _, _, krb5kdc := aliceRealm(t)
+	notify, messages := mittest.NotifySocket(t)
+	r.ExtraEnv = append(r.ExtraEnv, "NOTIFY_SOCKET="+notify)
+	proc := r.Start(t, krb5kdc, strings.Fields(exec[0])[1:]...)
+	mittest.WaitNotify(t, messages, "READY=1", startTimeout)
+	if _, stderr, exit := r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+		t.Fatalf("kinit: exit %d: %s", exit, stderr)
+	}
+	syscall.Kill(proc.Pid(), syscall.SIGTERM)
+	mittest.WaitNotify(t, messages, "STOPPING=1", startTimeout)
+	if st := proc.Wait(t, startTimeout); !st.Success() {
+		t.Errorf("krb5kdc after SIGTERM: %v", st)
 	}
 }
