@@ -296,3 +296,62 @@ func TestSystemdNotify(t *testing.T) {
 		t.Errorf("krb5kdc after SIGTERM: %v", st)
 	}
 }
+
+// TestWaitForDatabase: a new replica's KDC started before its first
+// propagation waits for the database with --wait-for-database and serves
+// once it appears; with a limit it gives up with a message, and without
+// the flag it exits at once, as MIT's does.
+func TestWaitForDatabase(t *testing.T) {
+	r, _, _, krb5kdc := aliceRealm(t)
+	// The first propagation is simulated by putting the database back.
+	hold := r.Path("held")
+	if err := os.Mkdir(hold, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(r.DBName + "*")
+	move := func(from, to string) {
+		for _, f := range files {
+			if err := os.Rename(filepath.Join(from, filepath.Base(f)), filepath.Join(to, filepath.Base(f))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	move(filepath.Dir(r.DBName), hold)
+
+	if _, stderr, exit := r.Run(t, krb5kdc, "-n"); exit == 0 {
+		t.Errorf("krb5kdc without a database and without --wait-for-database: exit 0\n%s", stderr)
+	}
+	_, stderr, exit := r.Run(t, krb5kdc, "-n", "--wait-for-database=1s")
+	if exit != 1 || !strings.Contains(stderr, "no database for realm "+testRealm+" at "+r.DBName+" after 1s") {
+		t.Errorf("--wait-for-database=1s: exit %d\n%s", exit, stderr)
+	}
+	if _, stderr, exit := r.Run(t, krb5kdc, "-n", "--wait-for-database=soon"); exit != 1 || !strings.Contains(stderr, "wants a duration") {
+		t.Errorf("--wait-for-database=soon: exit %d\n%s", exit, stderr)
+	}
+
+	notify, messages := mittest.NotifySocket(t)
+	r.ExtraEnv = append(r.ExtraEnv, "NOTIFY_SOCKET="+notify)
+	proc := r.Start(t, krb5kdc, "-n", "--wait-for-database=0")
+	waitStderr(t, proc, "waiting for the database of realm "+testRealm)
+	move(hold, filepath.Dir(r.DBName))
+	mittest.WaitNotify(t, messages, "READY=1", startTimeout)
+	if _, stderr, exit := r.RunStdin(t, "alice-pw\n", "kinit", "alice"); exit != 0 {
+		t.Fatalf("kinit once the database is there: exit %d: %s", exit, stderr)
+	}
+}
+
+// waitStderr waits until the process has written want to standard error.
+func waitStderr(t *testing.T, p *mittest.Process, want string) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if _, stderr := p.Output(); strings.Contains(stderr, want) {
+			return
+		}
+		if p.State() != nil || time.Now().After(deadline) {
+			_, stderr := p.Output()
+			t.Fatalf("%s never wrote %q (state %v)\n%s", p.Name, want, p.State(), stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

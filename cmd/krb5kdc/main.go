@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/krb5prop/krb5prop/internal/getopt"
+	"github.com/krb5prop/krb5prop/profile"
 )
 
 // usage is MIT 1.20's usage text (kdc/main.c), with the program's base
@@ -46,6 +47,10 @@ type options struct {
 	fromKeyboard, noFork        bool
 	workers                     int
 	timeOffset                  time.Duration
+	// waitForDB is --wait-for-database: how long a replica's KDC waits
+	// for its first propagation to create the database (0: no limit);
+	// nil exits at once, as MIT's does.
+	waitForDB *time.Duration
 }
 
 // realmArgs is a realm to serve and the options that name its database.
@@ -106,11 +111,11 @@ func (f optionFunc) Set(v string) error {
 // MIT's getopt loop ignores them.
 func parseArgs(prog string, args []string) (options, error) {
 	o := options{prog: prog}
-	norm, err := getopt.Normalize(prog, optstring, nil, args)
+	norm, err := getopt.Normalize(prog, optstring, []string{"wait-for-database"}, args)
 	if err != nil {
 		return o, err
 	}
-	var workers, offset string
+	var workers, offset, wait string
 	var rf realmFlags
 	app := &cli.App{
 		Name: "krb5kdc", HideHelp: true, HideHelpCommand: true, HideVersion: true,
@@ -133,6 +138,7 @@ func parseArgs(prog string, args []string) (options, error) {
 			&cli.StringFlag{Name: "T", Destination: &offset},
 			&cli.BoolFlag{Name: "X"},
 			&cli.BoolFlag{Name: "3"},
+			&cli.StringFlag{Name: "wait-for-database", Destination: &wait},
 		},
 		Action: func(*cli.Context) error {
 			o.realms = rf.list()
@@ -149,6 +155,13 @@ func parseArgs(prog string, args []string) (options, error) {
 	if offset != "" {
 		n, _ := strconv.Atoi(offset)
 		o.timeOffset = time.Duration(n) * time.Second
+	}
+	if wait != "" {
+		d, err := profile.ParseDuration(wait)
+		if err != nil || d < 0 {
+			return o, &getopt.Error{Msg: fmt.Sprintf("%s: --wait-for-database wants a duration (0 for no limit), not %q", prog, wait)}
+		}
+		o.waitForDB = &d
 	}
 	return o, nil
 }

@@ -41,6 +41,12 @@ func run(ctx context.Context, o options) int {
 			return 1
 		}
 	}
+	if o.waitForDB != nil {
+		if err := waitForDatabases(ctx, o); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
+			return 1
+		}
+	}
 	k, err := newKDC(ctx, o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", o.prog, err)
@@ -94,6 +100,48 @@ func run(ctx context.Context, o options) int {
 	daemon.NotifyStopping()
 	log.Info("shutting down")
 	return 0
+}
+
+// databasePoll is how often a KDC waiting for its database looks for it.
+const databasePoll = time.Second
+
+// waitForDatabases waits until every realm's database exists: a new
+// replica's KDC, started at boot before the first propagation, then
+// serves from the moment kpropd has loaded it instead of exiting (which
+// MIT's does, leaving a restart loop to its service manager).
+func waitForDatabases(ctx context.Context, o options) error {
+	prof, err := profile.LoadKDC(profile.Env(os.Getenv))
+	if err != nil {
+		return err
+	}
+	var deadline <-chan time.Time
+	if *o.waitForDB > 0 {
+		deadline = time.After(*o.waitForDB)
+	}
+	for _, ra := range o.realms {
+		cfg, err := realm.Resolve(prof, realm.Options{Realm: ra.name, DBName: ra.dbName, DBArgs: ra.dbArgs})
+		if err != nil {
+			return err
+		}
+		told := false
+		for {
+			if _, err := os.Stat(cfg.DBName); !errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			if !told {
+				fmt.Fprintf(os.Stderr, "%s: waiting for the database of realm %s at %s (the first propagation creates it)\n", o.prog, cfg.Realm, cfg.DBName)
+				told = true
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-deadline:
+				return fmt.Errorf("no database for realm %s at %s after %s", cfg.Realm, cfg.DBName, *o.waitForDB)
+			case <-time.After(databasePoll):
+			}
+		}
+	}
+	return nil
 }
 
 // kdcProcess is a configured KDC: its engine, databases, logs and
