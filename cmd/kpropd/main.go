@@ -34,13 +34,15 @@ type options struct {
 	realm, keytab, file, dbName, program, port, acl, adminServer, pidFile string
 	dbArgs                                                                []string
 	debug, noDaemon, once                                                 bool
+	// check is --check: report what a propagation would need, and exit.
+	check bool
 }
 
 // parseArgs reads getopt_long "A:f:F:p:P:r:s:DdSa:tx:" plus --pid-file, as
 // kpropd.c does; prog is argv[0].
 func parseArgs(prog string, args []string) (options, error) {
 	o := options{prog: prog, file: defaultFile, acl: defaultACL}
-	norm, err := getopt.Normalize(prog, "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file"}, args)
+	norm, err := getopt.NormalizeFlags(prog, "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file"}, []string{"check"}, args)
 	if err != nil {
 		return o, err
 	}
@@ -62,6 +64,7 @@ func parseArgs(prog string, args []string) (options, error) {
 			&cli.BoolFlag{Name: "t", Destination: &o.once},
 			&cli.StringSliceFlag{Name: "x"},
 			&cli.StringFlag{Name: "pid-file", Destination: &o.pidFile},
+			&cli.BoolFlag{Name: "check", Destination: &o.check},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
@@ -92,5 +95,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.check {
+		os.Exit(check(ctx, o, os.Stdout))
+	}
 	os.Exit(run(ctx, o))
 }

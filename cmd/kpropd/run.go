@@ -225,12 +225,22 @@ func listen(port string) (net.Listener, error) {
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
 			s := errno.Error()
-			return nil, fmt.Errorf("%s%s while binding listener socket", strings.ToUpper(s[:1]), s[1:])
+			return nil, &bindError{msg: strings.ToUpper(s[:1]) + s[1:] + " while binding listener socket", err: errno}
 		}
 		return nil, fmt.Errorf("%w while binding listener socket", err)
 	}
 	return l, nil
 }
+
+// bindError is MIT's message for a port kpropd cannot bind, keeping the
+// cause for errors.Is.
+type bindError struct {
+	msg string
+	err error
+}
+
+func (e *bindError) Error() string { return e.msg }
+func (e *bindError) Unwrap() error { return e.err }
 
 // serveOne handles one passed connection; the exit status says whether
 // the propagation succeeded. The secondary replicas get the load after

@@ -24,6 +24,15 @@ func (e *Error) Error() string { return e.Msg }
 // take a value, without "--"; nil for a program that uses plain getopt,
 // which reads "--help" as the options '-', 'h', ...).
 func Normalize(prog, optstring string, long []string, args []string) ([]string, error) {
+	return NormalizeFlags(prog, optstring, long, nil, args)
+}
+
+// NormalizeFlags is Normalize with long options that take no value too
+// (flags, without "--"), for options of ours that MIT's programs lack.
+func NormalizeFlags(prog, optstring string, long, flags []string, args []string) ([]string, error) {
+	if flags != nil && long == nil {
+		long = []string{}
+	}
 	stopAtOperand := strings.HasPrefix(optstring, "+")
 	optstring = strings.TrimPrefix(optstring, "+")
 	var opts, operands []string
@@ -36,6 +45,13 @@ func Normalize(prog, optstring string, long []string, args []string) ([]string, 
 		}
 		if strings.HasPrefix(a, "--") && long != nil {
 			name, val, hasVal := strings.Cut(a[2:], "=")
+			if contains(flags, name) {
+				if hasVal {
+					return nil, &Error{fmt.Sprintf("%s: option '--%s' doesn't allow an argument", prog, name)}
+				}
+				opts = append(opts, "--"+name)
+				continue
+			}
 			if !contains(long, name) {
 				return nil, &Error{fmt.Sprintf("%s: unrecognized option '%s'", prog, a)}
 			}

@@ -38,3 +38,16 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeFlags(t *testing.T) {
+	got, err := NormalizeFlags("prog", "dP:", []string{"pid-file"}, []string{"check"}, []string{"--check", "-d", "--pid-file=/p", "x"})
+	if want := []string{"--check", "-d", "--pid-file", "/p", "--", "x"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	if _, err := NormalizeFlags("prog", "d", nil, []string{"check"}, []string{"--check=yes"}); err == nil || err.Error() != "prog: option '--check' doesn't allow an argument" {
+		t.Errorf("--check=yes: %v", err)
+	}
+	if _, err := NormalizeFlags("prog", "d", nil, []string{"check"}, []string{"--bogus"}); err == nil || err.Error() != "prog: unrecognized option '--bogus'" {
+		t.Errorf("--bogus: %v", err)
+	}
+}
