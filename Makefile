@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 # Realm sizes `make bench` measures.
 BENCH_SIZES ?= 1000,100000,1000000
 
-.PHONY: help deps build test install demo fuzz bench bench-prop bench-kdc bench-replica clean
+.PHONY: help deps build test install demo fuzz bench bench-prop bench-kdc bench-replica bench-fanout clean
 
 help:
 	@echo "make demo     install what is needed, then run scripts/demo.sh"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-prop  time MIT's and our kprop to kpropd (100,000 and 1,000,000 principals)"
 	@echo "make bench-kdc   load MIT's and our krb5kdc with AS and TGS requests (100,000 principals)"
 	@echo "make bench-replica   time a secondary replica's delivery after a load (100,000 and 1,000,000 principals)"
+	@echo "make bench-fanout    time kprop to ten replicas: our list mode against MIT's serial loop (100,000 principals)"
 	@echo "make deps     install Go modules and MIT krb5 (scripts/deps.sh)"
 	@echo "make clean    remove bin/"
 
@@ -63,6 +64,7 @@ install: build
 	for t in $(TOOLS); do install -m 0755 bin/$$t $(SBINDIR)/$$t; done
 	ln -sf kdb5util $(SBINDIR)/kdb5_util
 	ln -sf kadmin $(SBINDIR)/kadmin.local
+	install -m 0755 examples/propagate.sh $(SBINDIR)/krb5prop-propagate
 
 bench: deps
 	$(GO) run ./bench -n $(BENCH_SIZES)
@@ -75,6 +77,9 @@ bench-kdc: deps
 
 bench-replica: deps
 	$(GO) run ./bench -replica -n 100000,1000000
+
+bench-fanout: deps
+	$(GO) run ./bench -fanout -n 100000
 
 demo: deps
 	bash scripts/demo.sh

@@ -5,6 +5,7 @@
 //	go run ./bench -prop -n 100000,1000000         # kprop to kpropd
 //	go run ./bench -kdc -n 100000                  # krb5kdc under load
 //	go run ./bench -replica -n 100000,1000000      # a secondary replica's delivery
+//	go run ./bench -fanout -n 100000               # kprop to ten replicas
 //
 // The first times dump and load of synthetic realms of the given sizes
 // (every principal with aes256 and aes128 keys and kadmin's four tl-data
@@ -19,6 +20,8 @@
 // second, latency, KDC CPU time per request and the KDC's peak RSS. The
 // fourth times a secondary replica's delivery of a few hundred changes
 // after a load of the realm, against the load itself (see runReplica).
+// The fifth times one propagation to ten replicas, our kprop's list mode
+// against MIT's serial kprop loop (see runFanout).
 //
 // Everything happens in a temporary directory with private KRB5_CONFIG and
 // KRB5_KDC_PROFILE; each realm is built once per size as a dump file both
@@ -54,6 +57,7 @@ func main() {
 	prop := flag.Bool("prop", false, "measure kprop to kpropd instead of dump and load")
 	kdc := flag.Bool("kdc", false, "measure krb5kdc instead of dump and load")
 	replicas := flag.Bool("replica", false, "measure a secondary replica's delivery after a load instead of dump and load")
+	fanouts := flag.Bool("fanout", false, "measure kprop to ten replicas (our list mode, MIT's serial loop) instead of dump and load")
 	flag.StringVar(&kdcFlags.clients, "clients", "1,4,16", "with -kdc: comma-separated numbers of concurrent clients")
 	flag.StringVar(&kdcFlags.kinds, "kinds", "AS,TGS", "with -kdc: the requests to measure")
 	flag.IntVar(&kdcFlags.services, "services", 1000, "with -kdc: TGS requests name one of this many services (the first users), 0 for any user")
@@ -71,6 +75,8 @@ func main() {
 		do = runKDC
 	case *replicas:
 		do = runReplica
+	case *fanouts:
+		do = runFanout
 	}
 	if err := do(*sizes, *runs, *ours, *mit, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -333,6 +339,15 @@ func measure(work string, n, runs int, mitBin, oursBin string) ([]row, error) {
 		return nil, errors.New("MIT's and our dumps differ")
 	}
 	return rows, nil
+}
+
+// realmDump makes dir and writes a realm of n users into dir/realm.dump.
+func realmDump(dir string, n int) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "realm.dump")
+	return path, writeRealm(path, n)
 }
 
 func writeRealm(path string, n int) error {

@@ -29,23 +29,28 @@ type tools struct {
 	loader                  []string // -p for kpropd; nil loads in-process
 }
 
+// propTools are MIT's propagation programs (beside its kdb5_util; its
+// kpropd loads with -p kdb5_util) and ours.
+func (w *workspace) propTools() (mit, ours tools) {
+	dir := filepath.Dir(w.mit)
+	mit = tools{name: "MIT", kdb5util: w.mit, kprop: filepath.Join(dir, "kprop"), kpropd: filepath.Join(dir, "kpropd"), loader: []string{"-p", w.mit}}
+	ours = tools{name: "ours", kdb5util: filepath.Join(w.bin, "kdb5util"), kprop: filepath.Join(w.bin, "kprop"), kpropd: filepath.Join(w.bin, "kpropd")}
+	return mit, ours
+}
+
 func runProp(sizesFlag string, runs int, ours, mit string, keep bool) error {
 	w, err := newWorkspace("krb5prop-bench-prop-", keep, mit, ours, "./cmd/kdb5util", "./cmd/kprop", "./cmd/kpropd")
 	if err != nil {
 		return err
 	}
 	defer w.close()
-	work, mit, bin := w.work, w.mit, w.bin
+	work, mit := w.work, w.mit
 	sizes, err := parseCounts(sizesFlag)
 	if err != nil {
 		return err
 	}
-	mitDir := filepath.Dir(mit)
-	mitTools := tools{name: "MIT", kdb5util: mit, kprop: filepath.Join(mitDir, "kprop"),
-		kpropd: filepath.Join(mitDir, "kpropd"), loader: []string{"-p", mit}}
-	ourTools := tools{name: "ours", kdb5util: filepath.Join(bin, "kdb5util"), kprop: filepath.Join(bin, "kprop"),
-		kpropd: filepath.Join(bin, "kpropd")}
-	pr, err := newPropRealm(work, mitDir)
+	mitTools, ourTools := w.propTools()
+	pr, err := newPropRealm(work, filepath.Dir(mit))
 	if err != nil {
 		return err
 	}
@@ -54,12 +59,8 @@ func runProp(sizesFlag string, runs int, ours, mit string, keep bool) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "principals\tdump size\tMIT transfer\tours transfer\tthroughput ours/MIT\tMIT end to end\tours end to end\tours/MIT\t")
 	for _, n := range sizes {
-		dir := filepath.Join(work, strconv.Itoa(n))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		dumpFile := filepath.Join(dir, "realm.dump")
-		if err := writeRealm(dumpFile, n); err != nil {
+		dumpFile, err := realmDump(filepath.Join(work, strconv.Itoa(n)), n)
+		if err != nil {
 			return err
 		}
 		st, err := os.Stat(dumpFile)
@@ -71,7 +72,7 @@ func runProp(sizesFlag string, runs int, ours, mit string, keep bool) error {
 		for i := 0; i < runs; i++ {
 			for k := range sides {
 				j := (i + k) % 2
-				tr, e2e, err := pr.measure(dir, dumpFile, sides[j])
+				tr, e2e, err := pr.measure(filepath.Dir(dumpFile), dumpFile, sides[j])
 				if err != nil {
 					return fmt.Errorf("%d principals, %s: %w", n, sides[j].name, err)
 				}

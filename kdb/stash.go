@@ -11,6 +11,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/krb5prop/krb5prop/internal/keytab"
+
+	"github.com/krb5prop/krb5prop/internal/atomicfile"
 )
 
 // ReadStash reads the master keys of mkeyName from an MIT stash file. MIT's
@@ -98,9 +100,8 @@ func WriteStash(path string, mkeyName Name, keys []MasterKey, now time.Time) err
 		os.Remove(tmp)
 		return fmt.Errorf("write stash file %s: %w", path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	// The stash is in place; a failed directory sync only leaves the
+	// rename less durable, as MIT's never syncs at all.
+	atomicfile.SyncDir(filepath.Dir(path))
 	return nil
 }

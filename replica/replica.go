@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/krb5prop/krb5prop/internal/atomicfile"
 	"github.com/krb5prop/krb5prop/kdb"
 )
 
@@ -220,7 +221,7 @@ func (r *Replica) deliverOnce(ctx context.Context, st *Status) (Report, error) {
 		if err := os.Rename(pl.snapshot, r.path(snapshotFile)); err != nil {
 			return fmt.Errorf("the plugin succeeded, but recording it failed (it gets the changes again): %w", err)
 		}
-		if err := syncDir(r.cfg.StateDir); err != nil {
+		if err := atomicfile.SyncDir(r.cfg.StateDir); err != nil {
 			return err
 		}
 		rep = Report{Delivered: true, Reinit: pl.full, Changes: pl.changes(), Seq: next.Seq}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/krb5prop/krb5prop/internal/atomicfile"
 	"github.com/krb5prop/krb5prop/internal/filelock"
 )
 
@@ -97,42 +98,7 @@ func (r *Replica) saveStatus(st *Status) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(r.path(statusFile), append(b, '\n'))
-}
-
-// writeFileAtomic writes path through a temporary file that is synced and
-// renamed over it, then syncs the directory so the rename survives a
-// crash.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(r.path(statusFile), append(b, '\n'), 0o600)
 }
 
 // lockPoll is how often a waiting process retries the replica's lock.

@@ -85,7 +85,6 @@ func TestFailuresBeforeTheReplicaMatchMIT(t *testing.T) {
 		want  string // in MIT's standard error, to show the case is the one meant
 	}{
 		{"no replica", r.Realm, nil, "Usage: kprop [-r realm]"},
-		{"two replicas", r.Realm, []string{"a", "b"}, "Usage: kprop [-r realm]"},
 		{"unknown option", r.Realm, []string{"-x", r.host}, "kprop: invalid option -- 'x'"},
 		{"option without its value", r.Realm, []string{r.host, "-f"}, "kprop: option requires an argument -- 'f'"},
 		{"unknown replica host", r.Realm, args(r.dump, "no-such-replica"),

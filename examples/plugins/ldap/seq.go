@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/krb5prop/krb5prop/internal/atomicfile"
 )
 
 // seqFile, in the working directory, holds the seq of the last delivery
@@ -33,26 +35,7 @@ func readSeq(path string) (seq uint64, known bool, err error) {
 // the old number or the new, never a torn file, and a success the plugin
 // reported is not forgotten.
 func writeSeq(path string, seq uint64) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".seq-*")
-	if err != nil {
-		return fmt.Errorf("saving seq: %w", err)
-	}
-	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	_, err = fmt.Fprintf(f, "%d\n", seq)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, []byte(fmt.Sprintf("%d\n", seq)), 0o600); err != nil {
 		return fmt.Errorf("saving seq: %w", err)
 	}
 	return nil
@@ -65,18 +48,5 @@ func removeSeq(path string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing seq: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
