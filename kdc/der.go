@@ -26,35 +26,6 @@ func parseTime(b []byte) (uint32, error) {
 	return uint32(t.Unix()), nil
 }
 
-// parseFlags decodes a KerberosFlags BIT STRING into 32 bits, bit 0 the
-// most significant, as MIT's decode_krb5_flags: the first four octets
-// count, and a shorter string leaves the low bits zero. gokrb5 pads short
-// strings on the left instead, which shifts every bit.
-func parseFlags(b []byte) (uint32, error) {
-	e, err := asn1der.Only(b, asn1der.TagBitString)
-	if err != nil {
-		return 0, err
-	}
-	c := e.Content
-	if len(c) == 0 {
-		return 0, asn1der.ErrBadLength
-	}
-	unused := c[0]
-	if unused > 7 {
-		return 0, asn1der.ErrBadFormat
-	}
-	bits := c[1:]
-	var f uint32
-	for i := 0; i < len(bits) && i < 4; i++ {
-		o := bits[i]
-		if i == len(bits)-1 {
-			o &= 0xff << unused
-		}
-		f |= uint32(o) << (8 * (3 - i))
-	}
-	return f, nil
-}
-
 // The encoding functions below each append one complete TLV.
 
 // appendCtxTime appends [n] KerberosTime for MIT's 32-bit timestamp ts,

@@ -196,7 +196,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 	if err != nil {
 		return err
 	}
-	if body.Options, err = parseFlags(f[0]); err != nil {
+	if body.Options, err = krb5x.ParseFlags(f[0]); err != nil {
 		return err
 	}
 	if f[1] != nil {
@@ -342,21 +342,6 @@ func parseTicket(b []byte) (ticket, error) {
 	return t, err
 }
 
-// parseEncryptionKey decodes an EncryptionKey TLV filling b.
-func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
-	var k types.EncryptionKey
-	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
-	if err != nil {
-		return k, err
-	}
-	if k.KeyType, err = asn1der.Int32(f[0]); err != nil {
-		return k, err
-	}
-	v, err := asn1der.Octets(f[1])
-	k.KeyValue = append([]byte(nil), v...)
-	return k, err
-}
-
 // parseAuthData decodes an AuthorizationData TLV filling b.
 func parseAuthData(b []byte) ([]authData, error) {
 	return parseTypedOctets(b, 0, func(typ int32, v []byte) authData { return authData{Type: typ, Data: v} })
@@ -373,10 +358,10 @@ func parseEncTicketPart(b []byte) (*encTicketPart, error) {
 		return nil, err
 	}
 	t := &encTicketPart{}
-	if t.Flags, err = parseFlags(f[0]); err != nil {
+	if t.Flags, err = krb5x.ParseFlags(f[0]); err != nil {
 		return nil, err
 	}
-	if t.Key, err = parseEncryptionKey(f[1]); err != nil {
+	if t.Key, err = krb5x.ParseEncryptionKey(f[1]); err != nil {
 		return nil, err
 	}
 	if t.CRealm, err = asn1der.GeneralString(f[2]); err != nil {
@@ -462,7 +447,7 @@ func parseAPReq(b []byte) (*apReq, error) {
 		return nil, errBadMsgType
 	}
 	a := &apReq{TicketDER: f[3]}
-	if a.Options, err = parseFlags(f[2]); err != nil {
+	if a.Options, err = krb5x.ParseFlags(f[2]); err != nil {
 		return nil, err
 	}
 	if a.Ticket, err = parseTicket(f[3]); err != nil {
@@ -536,7 +521,7 @@ func parseAuthenticator(b []byte) (*authenticator, error) {
 		return nil, err
 	}
 	if f[6] != nil {
-		k, err := parseEncryptionKey(f[6])
+		k, err := krb5x.ParseEncryptionKey(f[6])
 		if err != nil {
 			return nil, err
 		}

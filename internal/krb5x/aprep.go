@@ -107,7 +107,7 @@ func parseEncAPRepPart(pt []byte) (ctime time.Time, cusec int32, subkey *types.E
 		return
 	}
 	if ef[2] != nil {
-		k, kerr := parseEncryptionKey(ef[2])
+		k, kerr := ParseEncryptionKey(ef[2])
 		if kerr != nil {
 			return ctime, cusec, nil, 0, kerr
 		}
@@ -161,9 +161,9 @@ func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 	return asn1der.AppendTLV(b, asn1der.TagSequence, c)
 }
 
-// parseEncryptionKey decodes an EncryptionKey TLV; the key value is
-// copied.
-func parseEncryptionKey(b []byte) (types.EncryptionKey, error) {
+// ParseEncryptionKey decodes an EncryptionKey TLV; the key value is
+// copied, so the key outlives the message.
+func ParseEncryptionKey(b []byte) (types.EncryptionKey, error) {
 	var k types.EncryptionKey
 	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
 	if err != nil {

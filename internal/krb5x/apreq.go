@@ -244,7 +244,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 		return nil, err
 	}
 	info := &APReqInfo{}
-	if info.APOptions, err = parseBitString32(f[2]); err != nil {
+	if info.APOptions, err = ParseFlags(f[2]); err != nil {
 		return nil, err
 	}
 	info.MutualRequired = info.APOptions&APOptionMutualRequired != 0
@@ -342,10 +342,10 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 	if err != nil {
 		return err
 	}
-	if info.TicketFlags, err = parseBitString32(f[0]); err != nil {
+	if info.TicketFlags, err = ParseFlags(f[0]); err != nil {
 		return err
 	}
-	if info.SessionKey, err = parseEncryptionKey(f[1]); err != nil {
+	if info.SessionKey, err = ParseEncryptionKey(f[1]); err != nil {
 		return err
 	}
 	if info.ClientRealm, err = asn1der.GeneralString(f[2]); err != nil {
@@ -444,7 +444,7 @@ func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName,
 		return "", cname, err
 	}
 	if f[6] != nil {
-		k, err := parseEncryptionKey(f[6])
+		k, err := ParseEncryptionKey(f[6])
 		if err != nil {
 			return "", cname, err
 		}

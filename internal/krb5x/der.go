@@ -80,10 +80,13 @@ func parseSeqNumber(b []byte) (uint32, error) {
 	return uint32(v), nil
 }
 
-// parseBitString32 decodes a flags BIT STRING into 32 bits, most
-// significant first, as MIT's decode_krb5_flags: up to the first four
-// octets count, shorter strings leave the low bits zero.
-func parseBitString32(b []byte) (uint32, error) {
+// ParseFlags decodes a KerberosFlags BIT STRING (KDCOptions, APOptions,
+// TicketFlags) into 32 bits, bit 0 the most significant, as MIT's
+// decode_krb5_flags: up to the first four octets count, a shorter string
+// leaves the low bits zero (gokrb5 pads on the left instead, shifting
+// every bit), and the unused bits of the last octet are cleared only when
+// there is more than one octet, as k5_asn1_decode_bitstring does.
+func ParseFlags(b []byte) (uint32, error) {
 	e, err := asn1der.Only(b, asn1der.TagBitString)
 	if err != nil {
 		return 0, err
