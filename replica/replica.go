@@ -74,6 +74,17 @@ type Report struct {
 // use). A failure is recorded with the next retry time and returned; the
 // changes stay owed.
 func (r *Replica) Deliver(ctx context.Context) (Report, error) {
+	return r.locked(ctx, func(st *Status) (Report, error) {
+		if st.State == Stopped {
+			return Report{State: Stopped}, nil
+		}
+		return r.deliver(ctx, st)
+	})
+}
+
+// locked runs fn holding the replica's lock, with its state as it is now
+// (made on first use).
+func (r *Replica) locked(ctx context.Context, fn func(*Status) (Report, error)) (Report, error) {
 	unlock, err := r.lock(ctx)
 	if err != nil {
 		return Report{}, err
@@ -83,35 +94,25 @@ func (r *Replica) Deliver(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	if st.State == Stopped {
-		return Report{State: Stopped}, nil
-	}
-	return r.deliver(ctx, st)
+	return fn(st)
 }
 
 // Reinit marks a full delivery as owed, then delivers: the plugin's
 // init-reinit step, then every policy and principal.
 func (r *Replica) Reinit(ctx context.Context) (Report, error) {
-	unlock, err := r.lock(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	defer unlock()
-	st, err := r.status()
-	if err != nil {
-		return Report{}, err
-	}
-	st.Reinit = true
-	if st.State != Stopped {
-		st.State = ReinitRequested
-	}
-	if err := r.saveStatus(st); err != nil {
-		return Report{}, err
-	}
-	if st.State == Stopped {
-		return Report{State: Stopped}, nil
-	}
-	return r.deliver(ctx, st)
+	return r.locked(ctx, func(st *Status) (Report, error) {
+		st.Reinit = true
+		if st.State != Stopped {
+			st.State = ReinitRequested
+		}
+		if err := r.saveStatus(st); err != nil {
+			return Report{}, err
+		}
+		if st.State == Stopped {
+			return Report{State: Stopped}, nil
+		}
+		return r.deliver(ctx, st)
+	})
 }
 
 func (r *Replica) identity(st *Status) Identity {
@@ -279,47 +280,34 @@ func (r *Replica) Stop(ctx context.Context, byAdmin bool) error {
 		}
 		return r.plugin.Stop(ctx, r.identity(st))
 	}
-	unlock, err := r.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st, err := r.status()
-	if err != nil {
-		return err
-	}
-	if st.State == Stopped {
-		return nil
-	}
-	if err := r.plugin.Stop(ctx, r.identity(st)); err != nil {
-		return fmt.Errorf("stop: %w", err)
-	}
-	st.State = Stopped
-	return r.saveStatus(st)
+	_, err := r.locked(ctx, func(st *Status) (Report, error) {
+		if st.State == Stopped {
+			return Report{}, nil
+		}
+		if err := r.plugin.Stop(ctx, r.identity(st)); err != nil {
+			return Report{}, fmt.Errorf("stop: %w", err)
+		}
+		st.State = Stopped
+		return Report{}, r.saveStatus(st)
+	})
+	return err
 }
 
 // Start undoes an admin's Stop and delivers what the loads since then
 // changed.
 func (r *Replica) Start(ctx context.Context) (Report, error) {
-	unlock, err := r.lock(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	defer unlock()
-	st, err := r.status()
-	if err != nil {
-		return Report{}, err
-	}
-	if st.State == Stopped {
-		st.State = InService
-		if _, err := os.Stat(r.path(snapshotFile)); err != nil {
-			st.State = Uninitialized
+	return r.locked(ctx, func(st *Status) (Report, error) {
+		if st.State == Stopped {
+			st.State = InService
+			if _, err := os.Stat(r.path(snapshotFile)); err != nil {
+				st.State = Uninitialized
+			}
+			if st.Reinit {
+				st.State = ReinitRequested
+			}
 		}
-		if st.Reinit {
-			st.State = ReinitRequested
-		}
-	}
-	return r.deliver(ctx, st)
+		return r.deliver(ctx, st)
+	})
 }
 
 // Destroy calls the plugin's destroy step and forgets the replica: its

@@ -181,3 +181,29 @@ func TestRunLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzReplicaList reads arbitrary list files: never a panic, every name
+// accepted is one word, and parses as a replica or is refused with an
+// error.
+func FuzzReplicaList(f *testing.F) {
+	for _, seed := range []string{
+		"kdc2.example.com\n# comment\n\nkdc3:7540\n[::1]:754\n",
+		"kdc2 kdc3\n",
+		"\r\n#only a comment\r\n",
+		strings.Repeat("x", 70000) + "\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		names, err := readReplicaList(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, n := range names {
+			if n == "" || strings.ContainsAny(n, " \t\n#") {
+				t.Errorf("accepted name %q", n)
+			}
+			parseReplica(n)
+		}
+	})
+}

@@ -73,7 +73,8 @@ func replicaNames(o options) ([]string, error) {
 func readReplicaList(r io.Reader) ([]string, error) {
 	var names []string
 	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line, _, _ := strings.Cut(sc.Text(), "#")
 		switch fields := strings.Fields(line); len(fields) {
 		case 0:
@@ -84,7 +85,7 @@ func readReplicaList(r io.Reader) ([]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("line %d: %w", n, err)
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no replicas in the list")
