@@ -117,8 +117,13 @@ func (e *execPlugin) run(ctx context.Context, op string, id Identity, d *Deliver
 	}
 	err := cmd.Wait()
 	wg.Wait()
-	if ctx.Err() == context.DeadlineExceeded {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
 		return fmt.Errorf("%w: %s %s ran past its timeout (%s) and was killed", ErrCantProcess, e.path, op, e.timeout)
+	case context.Canceled:
+		// The next delivery carries the changes again; say why this one
+		// stopped rather than "killed by signal", which reads as a crash.
+		return fmt.Errorf("%w: %s %s was killed: shutting down", ErrCantProcess, e.path, op)
 	}
 	if errors.Is(feedErr, errIncomplete) {
 		// The plugin's answer is about a delivery it did not get whole.

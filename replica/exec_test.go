@@ -97,6 +97,7 @@ func TestExecPluginOutcomes(t *testing.T) {
 	cases := []struct {
 		name, body string
 		timeout    time.Duration
+		cancel     time.Duration // the delivering process shuts down this long after the start
 		want       error
 		lastError  string
 	}{
@@ -104,6 +105,7 @@ func TestExecPluginOutcomes(t *testing.T) {
 		{name: "other exit", body: `cat >/dev/null; exit 3`, want: ErrCantProcess, lastError: "exit status 3"},
 		{name: "crash", body: `kill -SEGV $$`, want: ErrCantProcess, lastError: "killed"},
 		{name: "hang", body: `sleep 60 & sleep 60; exit 0`, timeout: time.Second, want: ErrCantProcess, lastError: "ran past its timeout (1s)"},
+		{name: "shutdown", body: `sleep 60 & sleep 60; exit 0`, cancel: 200 * time.Millisecond, want: ErrCantProcess, lastError: "was killed: shutting down"},
 		{name: "garbage", body: `head -c 100000 /dev/urandom; head -c 100000 /dev/urandom >&2; printf 'line1\nforged: log line\033[2J' >&2; exit 9`, want: ErrCantProcess, lastError: "exit status 9"},
 	}
 	for _, tc := range cases {
@@ -115,7 +117,12 @@ func TestExecPluginOutcomes(t *testing.T) {
 					c.Timeout = tc.timeout
 				}
 			})
-			_, err := rep.Deliver(context.Background())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel > 0 {
+				time.AfterFunc(tc.cancel, cancel)
+			}
+			_, err := rep.Deliver(ctx)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Deliver: %v, want %v", err, tc.want)
 			}

@@ -511,4 +511,16 @@ func TestReplicaPerConnection(t *testing.T) {
 	if after := strings.TrimPrefix(f.calls(), before); strings.Contains(after, "done") {
 		t.Errorf("calls since the load %q: kprop waited for the slow plugin", after)
 	}
+	// Stopped mid-delivery (SIGTERM to the socket's unit), the
+	// per-connection kpropd kills the plugin and records the delivery as
+	// not made; the load's changes stay due.
+	waitFor(t, "the plugin to start", func() bool { return strings.Count(f.calls(), "apply") == 4 }, f.kpropd)
+	f.kpropd.Stop()
+	st := f.status(t)
+	if st.Seq != 2 || st.State != replica.CantProcess || !strings.Contains(st.LastError, "was killed: shutting down") {
+		t.Errorf("after a stop mid-delivery: %+v", st)
+	}
+	if strings.HasSuffix(f.calls(), "done\n") {
+		t.Errorf("calls %q: the slow plugin finished", f.calls())
+	}
 }

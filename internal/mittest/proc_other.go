@@ -2,26 +2,11 @@
 
 package mittest
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 // sysProcAttr: see proc_linux.go. The interop tests target Debian; elsewhere
 // the program still gets its own session, but nothing kills it if the test
 // binary dies.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setsid: true}
-}
-
-// signalGroup sends sig to every process in p's process group.
-func signalGroup(p *os.Process, sig syscall.Signal) error {
-	if p == nil {
-		return nil
-	}
-	err := syscall.Kill(-p.Pid, sig)
-	if err == syscall.ESRCH {
-		return nil
-	}
-	return err
 }

@@ -218,25 +218,50 @@ func (p *Process) State() *os.ProcessState {
 	}
 }
 
-// Stop sends SIGTERM to the process and everything in its session, waits
-// up to five seconds, then sends SIGKILL, and returns the exit state. It is
-// safe to call more than once and after the process has exited.
+// Stop sends SIGTERM to the process and everything in its process group,
+// waits up to the grace period for all of them to exit, then sends SIGKILL,
+// and returns the program's exit state. Waiting for the whole group matters:
+// a superserver's per-connection child (systemd-socket-activate --accept,
+// inetd) may still be writing files in the test's directories after the
+// superserver itself has gone. Stop is safe to call more than once and
+// after the process has exited.
 func (p *Process) Stop() *os.ProcessState {
 	p.stopOnce.Do(func() {
-		select {
-		case <-p.done:
-			return
-		default:
-		}
 		_ = signalGroup(p.cmd.Process, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(p.grace):
-			_ = signalGroup(p.cmd.Process, syscall.SIGKILL)
-			<-p.done
+		deadline := time.Now().Add(p.grace)
+		if p.waitGroup(deadline) {
+			return
 		}
+		_ = signalGroup(p.cmd.Process, syscall.SIGKILL)
+		p.waitGroup(time.Now().Add(p.grace))
 	})
 	return p.cmd.ProcessState
+}
+
+// waitGroup waits until the program has been reaped and no process is left
+// in its group, or until deadline; it reports whether the group is gone.
+func (p *Process) waitGroup(deadline time.Time) bool {
+	select {
+	case <-p.done:
+	case <-time.After(time.Until(deadline)):
+		return false
+	}
+	for syscall.Kill(-p.Pid(), 0) == nil {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// signalGroup sends sig to every process in p's process group.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	err := syscall.Kill(-p.Pid, sig)
+	if err == syscall.ESRCH {
+		return nil
+	}
+	return err
 }
 
 // Wait waits for the process to exit by itself and returns its state; it
