@@ -75,7 +75,7 @@ func sameError(t *testing.T, what string, ours, mit []byte) {
 	}
 	o.STime, m.STime, o.SUsec, m.SUsec = time.Time{}, time.Time{}, 0, 0
 	if !reflect.DeepEqual(o, m) {
-		t.Errorf("%s:\nours %+v\nMIT  %+v", what, o, m)
+		t.Errorf("%s:\nours %d %q %+v\nMIT  %d %q %+v", what, o.Code, o.Text, *o, m.Code, m.Text, *m)
 	}
 }
 
@@ -383,6 +383,9 @@ func TestCompareWithMITKDC(t *testing.T) {
 		{"server expired", svcReq("host/expired.interop.test", nil), tgsOpts{}},
 		{"server needs an indicator", svcReq("host/mfa.interop.test", nil), tgsOpts{}},
 		{"kadmin/admin is not TGT-based", svcReq("kadmin", func(q *request) { q.sname = pn(1, "kadmin", "admin") }), tgsOpts{}},
+		{"AP-REQ pvno 4", svcReq("host/svc.interop.test", nil), tgsOpts{apPVNO: 4}},
+		{"ticket tkt-vno 4", svcReq("host/svc.interop.test", nil), tgsOpts{tktVNO: 4}},
+		{"authenticator vno 4", svcReq("host/svc.interop.test", nil), tgsOpts{authVNO: 4}},
 	} {
 		tc.q.nonce += int32(i)
 		tc.o.crealm = interopRealm
@@ -400,6 +403,8 @@ func TestCompareWithMITKDC(t *testing.T) {
 	}{
 		{"service ticket", svcReq("host/svc.interop.test", nil), tgsOpts{}, svcKey},
 		{"service ticket with subkey", svcReq("host/svc.interop.test", nil), tgsOpts{subkey: &subkey}, svcKey},
+		// MIT's KDC decodes the AP-REQ's msg-type but never checks it.
+		{"AP-REQ msg-type 13", svcReq("host/svc.interop.test", nil), tgsOpts{apMsgType: 13}, svcKey},
 		{"session_enctypes", svcReq("host/limited.interop.test", nil), tgsOpts{}, limitedKey},
 		{"unkeyed checksum", svcReq("host/svc.interop.test", nil), tgsOpts{cksumType: cksumRSAMD5}, svcKey},
 		{"ok-as-delegate, not forwardable", svcReq("host/deleg.interop.test", nil), tgsOpts{}, delegKey},

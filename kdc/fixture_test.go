@@ -498,6 +498,10 @@ type tgsOpts struct {
 	apOptions uint32
 	authUsage uint32
 	authData  []authData
+	// Protocol version numbers other than 5 (0 keeps 5): the AP-REQ's
+	// pvno and msg-type, the ticket's tkt-vno, the authenticator's
+	// authenticator-vno.
+	apPVNO, apMsgType, tktVNO, authVNO int64
 }
 
 // tgsReq builds a TGS-REQ for sname with the ticket tkt (its DER) and
@@ -508,8 +512,14 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	if o.cksumBody != nil {
 		body = o.cksumBody
 	}
+	or := func(v, def int64) int64 {
+		if v != 0 {
+			return v
+		}
+		return def
+	}
 	var a []byte
-	a = asn1der.AppendCtxInt(a, 0, krb5x.PVNO)
+	a = asn1der.AppendCtxInt(a, 0, or(o.authVNO, krb5x.PVNO))
 	crealm := f.realm
 	if o.crealm != "" {
 		crealm = o.crealm
@@ -556,9 +566,14 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	if o.tktVNO != 0 {
+		// tkt-vno [0] INTEGER is the first field of the ticket.
+		vno := []byte{0xa0, 0x03, 0x02, 0x01, krb5x.PVNO}
+		tktDER = bytes.Replace(tktDER, vno, append(vno[:4:4], byte(o.tktVNO)), 1)
+	}
 	var ap []byte
-	ap = asn1der.AppendCtxInt(ap, 0, krb5x.PVNO)
-	ap = asn1der.AppendCtxInt(ap, 1, krb5x.AppAPReq)
+	ap = asn1der.AppendCtxInt(ap, 0, or(o.apPVNO, krb5x.PVNO))
+	ap = asn1der.AppendCtxInt(ap, 1, or(o.apMsgType, krb5x.AppAPReq))
 	ap = appendCtxFlags(ap, 2, o.apOptions)
 	ap = asn1der.AppendCtx(ap, 3, tktDER)
 	ap = asn1der.AppendCtx(ap, 4, krb5x.AppendEncryptedData(nil, krb5x.EncryptedData{EType: session.KeyType, Cipher: authCT}))

@@ -177,8 +177,11 @@ func kdcReqFields(der []byte, app int) (asn1der.Fields, error) {
 	return asn1der.Sequence(top.Content, asn1der.Tags(1, 2, 3, 4), asn1der.Tags(1, 2, 4))
 }
 
-// errBadPVNO is MIT's KRB5KDC_ERR_BAD_PVNO from the decoder.
-var errBadPVNO error = &asn1der.Error{Text: "Requested protocol version not supported"}
+// errBadPVNO is MIT's KRB5KDC_ERR_BAD_PVNO from the decoder. It is a
+// code of the krb5 error table's protocol range, so a TGS-REQ whose
+// AP-REQ, ticket or authenticator carries another version gets
+// KDC_ERR_BAD_PVNO (3) back, not KRB_ERR_GENERIC.
+var errBadPVNO error = &Error{Code: CodeBadPVNO}
 
 func parsePADataSeq(b []byte) ([]paData, error) {
 	// PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }
@@ -426,7 +429,8 @@ const (
 )
 
 // parseAPReq decodes an AP-REQ as MIT's decode_krb5_ap_req: pvno 5
-// (KDC_ERR_BAD_PVNO) and msg-type 14 (KRB5_BADMSGTYPE).
+// (KDC_ERR_BAD_PVNO); the msg-type must be an integer but its value is
+// not checked (MIT's KDC issues a ticket whatever it is).
 func parseAPReq(b []byte) (*apReq, error) {
 	top, err := asn1der.TopLevel(b, krb5x.AppAPReq)
 	if err != nil {
@@ -441,10 +445,8 @@ func parseAPReq(b []byte) (*apReq, error) {
 	} else if v != krb5x.PVNO {
 		return nil, errBadPVNO
 	}
-	if v, err := asn1der.Int(f[1]); err != nil {
+	if _, err := asn1der.Int(f[1]); err != nil {
 		return nil, err
-	} else if v != krb5x.AppAPReq {
-		return nil, errBadMsgType
 	}
 	a := &apReq{TicketDER: f[3]}
 	if a.Options, err = krb5x.ParseFlags(f[2]); err != nil {
