@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,14 +514,25 @@ func TestDamagedSnapshotNeedsReinit(t *testing.T) {
 
 // TestCompiledInPlugin: a plugin registered by name is chosen by a
 // plugin relation naming it.
+// compiledIn is the plugin the factory TestCompiledInPlugin registers
+// returns; Register refuses a name twice, so the factory is registered
+// once per test binary (go test -count=N runs the test N times).
+var (
+	compiledIn         *recorder
+	registerCompiledIn sync.Once
+)
+
 func TestCompiledInPlugin(t *testing.T) {
 	r := newTestRealm(t)
 	p := &recorder{}
-	Register("test-compiled-in", func(c Config) (Plugin, error) {
-		if c.Name != "compiled" {
-			t.Errorf("config %+v", c)
-		}
-		return p, nil
+	compiledIn = p
+	registerCompiledIn.Do(func() {
+		Register("test-compiled-in", func(c Config) (Plugin, error) {
+			if c.Name != "compiled" {
+				return nil, fmt.Errorf("factory got the configuration of %q", c.Name)
+			}
+			return compiledIn, nil
+		})
 	})
 	conf := filepath.Join(t.TempDir(), "kdc.conf")
 	text := "[secondary_replicas]\n compiled = {\n  plugin = test-compiled-in\n  realm = " + testRealm + "\n  state_dir = " + t.TempDir() + "/state\n }\n"
