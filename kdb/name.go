@@ -109,11 +109,15 @@ func (n Name) String() string { return princname.Unparse(n.Components, n.Realm) 
 // (k5_infer_principal_type): krbtgt/X is a service instance, all else a
 // plain principal.
 func (n Name) NameType() int32 {
-	if len(n.Components) == 2 && n.Components[0] == "krbtgt" {
+	if n.IsTGS() {
 		return NameTypeSrvInst
 	}
 	return NameTypePrincipal
 }
+
+// IsTGS reports whether the name is a ticket-granting service's,
+// krbtgt/REALM.
+func (n Name) IsTGS() bool { return princname.IsTGS(n.Components) }
 
 // Salt is the default ("normal") salt: the realm followed by every
 // component, with no separators.

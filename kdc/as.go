@@ -2,6 +2,7 @@ package kdc
 
 import (
 	"errors"
+	"github.com/krb5prop/krb5prop/internal/princname"
 
 	"github.com/jcmturner/gokrb5/v8/types"
 
@@ -18,7 +19,7 @@ type asState struct {
 	server  *kdb.Principal
 	ck      *clientKey
 	tkt     encTicketPart
-	tktName principalName // server name in the ticket
+	tktName types.PrincipalName // server name in the krb5x.Ticket
 	session types.EncryptionKey
 	rep     replyEtypes
 }
@@ -50,14 +51,14 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	if body.CName == nil {
 		return nil, fail(CodeCPrincipalUnknown, "NULL_CLIENT")
 	}
-	st.cname = limitString(body.CName.unparse(body.Realm))
+	st.cname = limitString(princname.Unparse(body.CName.NameString, body.Realm))
 	if body.SName == nil {
 		return nil, fail(CodeSPrincipalUnknown, "NULL_SERVER")
 	}
-	st.sname = limitString(body.SName.unparse(body.Realm))
+	st.sname = limitString(princname.Unparse(body.SName.NameString, body.Realm))
 
 	var err error
-	if st.client, err = h.DB.Principal(rs.ctx, body.CName.unparse(body.Realm)); err != nil {
+	if st.client, err = h.DB.Principal(rs.ctx, princname.Unparse(body.CName.NameString, body.Realm)); err != nil {
 		if errors.Is(err, kdb.ErrNotFound) {
 			return nil, fail(CodeCPrincipalUnknown, "CLIENT_NOT_FOUND")
 		}
@@ -68,7 +69,7 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	} else if ok {
 		st.client.ApplyLockout(l)
 	}
-	server, err := h.DB.Principal(rs.ctx, body.SName.unparse(body.Realm))
+	server, err := h.DB.Principal(rs.ctx, princname.Unparse(body.SName.NameString, body.Realm))
 	if err != nil {
 		if errors.Is(err, kdb.ErrNotFound) {
 			return nil, fail(CodeSPrincipalUnknown, "SERVER_NOT_FOUND")
@@ -79,7 +80,7 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	// MIT's get_local_tgt: the realm's TGS must exist (its key seals
 	// FAST cookies and signs PACs in MIT).
 	if !isLocalTGS(*body.SName, body.Realm) {
-		tgsName := principalName{Components: []string{"krbtgt", body.Realm}}.unparse(body.Realm)
+		tgsName := princname.Unparse([]string{"krbtgt", body.Realm}, body.Realm)
 		if _, err := h.DB.Principal(rs.ctx, tgsName); err != nil {
 			return nil, failWith("GET_LOCAL_TGT", err)
 		}
@@ -99,15 +100,15 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	// Canonicalization only changes the name of a TGT, to allow for
 	// realm aliases (MIT's comment); it keeps the database's spelling.
 	st.tktName = *body.SName
-	if body.Options&optCanonicalize != 0 && body.SName.isTGS() && nameIsTGS(server.Name) {
-		st.tktName = principalName{Type: server.Name.NameType(), Components: server.Name.Components}
+	if body.Options&optCanonicalize != 0 && princname.IsTGS(body.SName.NameString) && server.Name.IsTGS() {
+		st.tktName = types.PrincipalName{NameType: server.Name.NameType(), NameString: server.Name.Components}
 	}
 	tkt := &st.tkt
 	tkt.Flags = ticketFlags(body.Options, st.client, server, nil)
 	tkt.Times.Auth = rs.kdcNow
 	tkt.Key = st.session
 	if body.Options&optCanonicalize != 0 {
-		tkt.CName = principalName{Type: st.client.Name.NameType(), Components: st.client.Name.Components}
+		tkt.CName = types.PrincipalName{NameType: st.client.Name.NameType(), NameString: st.client.Name.Components}
 	} else {
 		tkt.CName = *body.CName
 	}
@@ -127,7 +128,7 @@ func (h *Handler) asExchange(st *asState, pkt []byte) ([]byte, *Error) {
 	tkt.CAddrs, tkt.HaveCAddrs = body.Addresses, body.HaveAddresses
 
 	if body.Options&optRequestAnonymous != 0 {
-		if !isAnonymous(body.CName.Components, body.Realm) {
+		if !isAnonymous(body.CName.NameString, body.Realm) {
 			return nil, fail(CodeBadOption, "VALIDATE_ANONYMOUS_PRINCIPAL")
 		}
 		// MIT then requires preauthentication (anonymous PKINIT),
@@ -181,7 +182,7 @@ func (h *Handler) finishAS(st *asState, pkt []byte) ([]byte, *Error) {
 	if err != nil {
 		return nil, failWith("UNKNOWN_REASON", err)
 	}
-	ticketOut := ticket{Realm: body.Realm, SName: st.tktName,
+	ticketOut := krb5x.Ticket{Realm: body.Realm, SName: st.tktName,
 		EncPart: krb5x.EncryptedData{EType: srvKey.KeyType, KVNO: srvKVNO, Cipher: tktCipher}}
 	encPart := &encKDCRepPart{
 		Key: st.session, Nonce: body.Nonce, KeyExp: keyExpiration(st.client), Flags: tkt.Flags,
@@ -220,9 +221,4 @@ func protectedNegotiation(req *kdcReq, pkt []byte, replyKey types.EncryptionKey)
 		{Type: paReqEncPARep, Value: marshalChecksum(checksum{Type: ctype, Sum: sum})},
 		{Type: paFXFast, Value: []byte{}},
 	}, nil
-}
-
-// nameIsTGS reports whether a database name is a TGS.
-func nameIsTGS(n kdb.Name) bool {
-	return len(n.Components) == 2 && n.Components[0] == "krbtgt"
 }

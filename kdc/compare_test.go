@@ -350,7 +350,7 @@ func TestCompareWithMITKDC(t *testing.T) {
 		t.Fatal(err)
 	}
 	session := mitTGT.enc.Key
-	alice := principalName{Type: 1, Components: []string{"alice"}}
+	alice := types.PrincipalName{NameType: 1, NameString: []string{"alice"}}
 	svcReq := func(svc string, mod func(*request)) *request {
 		q := &request{app: krb5x.AppTGSReq, options: optForwardable, realm: interopRealm, sname: pn(1, svc),
 			till: now + 86400, nonce: int32(now&0xffff) + 7, etypes: []int32{18, 17}}

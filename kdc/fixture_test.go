@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/binary"
+	"github.com/krb5prop/krb5prop/internal/princname"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -222,17 +223,17 @@ func (f *fixture) stored(name string) *kdb.Principal {
 func (f *fixture) serve(req []byte) []byte { return f.h.ServeKerberos(f.ctx, req, f.from, false) }
 
 // pn builds a principal name.
-func pn(nameType int32, comps ...string) *principalName {
-	return &principalName{Type: nameType, Components: comps}
+func pn(nameType int32, comps ...string) *types.PrincipalName {
+	return &types.PrincipalName{NameType: nameType, NameString: comps}
 }
 
 // request describes a KDC-REQ for the tests.
 type request struct {
 	app         int // krb5x.AppASReq or krb5x.AppTGSReq
 	options     uint32
-	cname       *principalName
+	cname       *types.PrincipalName
 	realm       string
-	sname       *principalName
+	sname       *types.PrincipalName
 	from        uint32
 	till        uint32
 	rtime       uint32
@@ -264,11 +265,11 @@ func (q *request) body() []byte {
 		b = appendCtxFlags(b, 0, q.options)
 	}
 	if q.cname != nil {
-		b = asn1der.AppendCtx(b, 1, appendPrincipalName(nil, *q.cname))
+		b = asn1der.AppendCtx(b, 1, krb5x.AppendPrincipalName(nil, *q.cname))
 	}
 	b = asn1der.AppendCtxString(b, 2, asn1der.TagGeneralString, []byte(q.realm))
 	if q.sname != nil {
-		b = asn1der.AppendCtx(b, 3, appendPrincipalName(nil, *q.sname))
+		b = asn1der.AppendCtx(b, 3, krb5x.AppendPrincipalName(nil, *q.sname))
 	}
 	if q.from != 0 {
 		b = appendCtxTime(b, 4, q.from)
@@ -483,7 +484,7 @@ func (f *fixture) loginVia(s RequestHandler, client, pw string, mod func(*reques
 	key := passwordKey(f.t, client+"@"+f.realm, pw, q.etypes[0])
 	q.padata = append(q.padata, encTS(f.t, key, f.ts()))
 	reply := s.ServeKerberos(f.ctx, q.marshal(), f.from, false)
-	srv := f.key(q.sname.unparse(f.realm), 18)
+	srv := f.key(princname.Unparse(q.sname.NameString, f.realm), 18)
 	return decodeASRep(f.t, reply, key, srv)
 }
 
@@ -492,7 +493,7 @@ type tgsOpts struct {
 	subkey    *types.EncryptionKey
 	cksumType int32 // 0: the session key's mandatory type; -1: none
 	cksumBody []byte
-	cname     *principalName
+	cname     *types.PrincipalName
 	crealm    string
 	ctime     uint32
 	apOptions uint32
@@ -506,7 +507,7 @@ type tgsOpts struct {
 
 // tgsReq builds a TGS-REQ for sname with the ticket tkt (its DER) and
 // session key.
-func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey, cname principalName, o tgsOpts) []byte {
+func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey, cname types.PrincipalName, o tgsOpts) []byte {
 	f.t.Helper()
 	body := q.body()
 	if o.cksumBody != nil {
@@ -528,7 +529,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	if o.cname != nil {
 		cname = *o.cname
 	}
-	a = asn1der.AppendCtx(a, 2, appendPrincipalName(nil, cname))
+	a = asn1der.AppendCtx(a, 2, krb5x.AppendPrincipalName(nil, cname))
 	if o.cksumType != -1 {
 		ct := o.cksumType
 		var sum []byte
@@ -552,7 +553,7 @@ func (f *fixture) tgsReq(q *request, tktDER []byte, session types.EncryptionKey,
 	}
 	a = appendCtxTime(a, 5, ctime)
 	if o.subkey != nil {
-		a = asn1der.AppendCtx(a, 6, appendEncryptionKey(nil, *o.subkey))
+		a = asn1der.AppendCtx(a, 6, krb5x.AppendEncryptionKey(nil, *o.subkey))
 	}
 	a = asn1der.AppendCtxInt(a, 7, 777)
 	if len(o.authData) > 0 {

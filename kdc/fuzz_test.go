@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -277,7 +278,7 @@ func mutate(rng *rand.Rand, seed, other []byte) []byte {
 // mutateFields changes one or more fields of a copy of q: options,
 // enctypes, times, names, realm, addresses, padata, additional tickets.
 func mutateFields(rng *rand.Rand, q request, now uint32, tickets [][]byte) *request {
-	names := []*principalName{nil, pn(1, "alice"), pn(1, "bob"), pn(2, "host", "svc"), pn(2, "krbtgt", testRealm),
+	names := []*types.PrincipalName{nil, pn(1, "alice"), pn(1, "bob"), pn(2, "host", "svc"), pn(2, "krbtgt", testRealm),
 		pn(2, "krbtgt", otherRealm), pn(1, "WELLKNOWN", "ANONYMOUS"), pn(1), pn(1, ""), pn(10, "alice@KDC.TEST"), pn(1, "locked"), pn(1, "open")}
 	times := []uint32{0, now, now - 301, now + 301, now + 86400, now + 30*86400, 1, 0xffffffff, 0x7fffffff}
 	etypes := []int32{-1, 0, 1, 3, 16, 17, 18, 19, 20, 23, 24, 25, 26, 65, -128}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -318,8 +319,8 @@ func (h *Handler) TooLongError() []byte {
 
 // tgsName is krbtgt/REALM, MIT's tgs_server, with the name type
 // krb5_build_principal infers for it.
-func (h *Handler) tgsName() principalName {
-	return principalName{Type: kdb.NameTypeSrvInst, Components: []string{"krbtgt", h.Realm}}
+func (h *Handler) tgsName() types.PrincipalName {
+	return types.PrincipalName{NameType: kdb.NameTypeSrvInst, NameString: []string{"krbtgt", h.Realm}}
 }
 
 // panicReply is the KRB_ERR_GENERIC sent after an internal failure,
@@ -339,7 +340,7 @@ func (h *Handler) panicReply(rs *requestState) []byte {
 // prepare_error_as / prepare_error_tgs with the status as e-text. It
 // returns nil when the request names no server, as MIT cannot encode a
 // KRB-ERROR without one and sends nothing.
-func (h *Handler) errorReply(rs *requestState, e *Error, crealm string, cname *principalName) []byte {
+func (h *Handler) errorReply(rs *requestState, e *Error, crealm string, cname *types.PrincipalName) []byte {
 	body := &rs.req.Body
 	if body.SName == nil {
 		return nil

@@ -5,40 +5,7 @@ import (
 
 	"github.com/krb5prop/krb5prop/internal/asn1der"
 	"github.com/krb5prop/krb5prop/internal/krb5x"
-	"github.com/krb5prop/krb5prop/internal/princname"
 )
-
-// principalName is a PrincipalName (RFC 4120 §5.2.2) without its realm.
-type principalName struct {
-	Type       int32
-	Components []string
-}
-
-// unparse formats the name with realm as krb5_unparse_name does: the form
-// the database is keyed by and MIT's logs print.
-func (p principalName) unparse(realm string) string {
-	return princname.Unparse(p.Components, realm)
-}
-
-// equal compares two names as krb5_principal_compare does (with the
-// realms compared by the caller): components only, not the name type.
-func (p principalName) equal(o principalName) bool {
-	if len(p.Components) != len(o.Components) {
-		return false
-	}
-	for i := range p.Components {
-		if p.Components[i] != o.Components[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// isTGS reports whether the name is a ticket-granting service
-// (krb5_is_tgs_principal): two components, the first "krbtgt".
-func (p principalName) isTGS() bool {
-	return len(p.Components) == 2 && p.Components[0] == "krbtgt"
-}
 
 // paData is one PA-DATA element.
 type paData struct {
@@ -78,7 +45,7 @@ type encTicketPart struct {
 	Flags        uint32
 	Key          types.EncryptionKey
 	CRealm       string
-	CName        principalName
+	CName        types.PrincipalName
 	TrType       int32
 	TrContents   []byte
 	Times        ticketTimes
@@ -86,13 +53,6 @@ type encTicketPart struct {
 	HaveCAddrs   bool // caddr present, possibly empty
 	AuthData     []authData
 	HaveAuthData bool
-}
-
-// ticket is a Ticket with its encrypted part still encrypted.
-type ticket struct {
-	Realm   string
-	SName   principalName
-	EncPart krb5x.EncryptedData
 }
 
 // kdcReq is an AS-REQ or TGS-REQ.
@@ -108,9 +68,9 @@ type kdcReq struct {
 // reqBody is a KDC-REQ-BODY. Absent optional times are 0.
 type reqBody struct {
 	Options       uint32
-	CName         *principalName
+	CName         *types.PrincipalName
 	Realm         string
-	SName         *principalName
+	SName         *types.PrincipalName
 	From          uint32
 	Till          uint32
 	RTime         uint32
@@ -203,7 +163,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 		return err
 	}
 	if f[1] != nil {
-		pn, err := parsePrincipalName(f[1])
+		pn, err := krb5x.ParsePrincipalName(f[1])
 		if err != nil {
 			return err
 		}
@@ -213,7 +173,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 		return err
 	}
 	if f[3] != nil {
-		pn, err := parsePrincipalName(f[3])
+		pn, err := krb5x.ParsePrincipalName(f[3])
 		if err != nil {
 			return err
 		}
@@ -259,7 +219,7 @@ func parseReqBody(b []byte, body *reqBody) error {
 	if f[11] != nil {
 		err = asn1der.SequenceOf(f[11], func(e []byte) error {
 			// MIT decodes every additional ticket up front.
-			if _, err := parseTicket(e); err != nil {
+			if _, err := krb5x.ParseTicket(e); err != nil {
 				return err
 			}
 			body.Tickets = append(body.Tickets, e)
@@ -270,25 +230,6 @@ func parseReqBody(b []byte, body *reqBody) error {
 		}
 	}
 	return nil
-}
-
-// parsePrincipalName decodes a PrincipalName TLV filling b.
-func parsePrincipalName(b []byte) (principalName, error) {
-	var pn principalName
-	f, err := asn1der.Sequence(b, asn1der.Tags(0, 1), asn1der.Tags(0, 1))
-	if err != nil {
-		return pn, err
-	}
-	if pn.Type, err = asn1der.Int32(f[0]); err != nil {
-		return pn, err
-	}
-	pn.Components = []string{}
-	err = asn1der.SequenceOf(f[1], func(e []byte) error {
-		s, err := asn1der.GeneralString(e)
-		pn.Components = append(pn.Components, s)
-		return err
-	})
-	return pn, err
 }
 
 func parseAddresses(b []byte) ([]hostAddress, error) {
@@ -319,32 +260,6 @@ func parseTypedOctets[T any](b []byte, first int, build func(int32, []byte) T) (
 	return out, err
 }
 
-// parseTicket decodes a Ticket TLV filling b; tkt-vno must be 5.
-func parseTicket(b []byte) (ticket, error) {
-	var t ticket
-	e, err := asn1der.Only(b, asn1der.AppTag(krb5x.AppTicket))
-	if err != nil {
-		return t, err
-	}
-	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1, 2, 3))
-	if err != nil {
-		return t, err
-	}
-	if v, err := asn1der.Int(f[0]); err != nil {
-		return t, err
-	} else if v != krb5x.PVNO {
-		return t, errBadPVNO
-	}
-	if t.Realm, err = asn1der.GeneralString(f[1]); err != nil {
-		return t, err
-	}
-	if t.SName, err = parsePrincipalName(f[2]); err != nil {
-		return t, err
-	}
-	t.EncPart, err = krb5x.ParseEncryptedData(f[3])
-	return t, err
-}
-
 // parseAuthData decodes an AuthorizationData TLV filling b.
 func parseAuthData(b []byte) ([]authData, error) {
 	return parseTypedOctets(b, 0, func(typ int32, v []byte) authData { return authData{Type: typ, Data: v} })
@@ -370,7 +285,7 @@ func parseEncTicketPart(b []byte) (*encTicketPart, error) {
 	if t.CRealm, err = asn1der.GeneralString(f[2]); err != nil {
 		return nil, err
 	}
-	if t.CName, err = parsePrincipalName(f[3]); err != nil {
+	if t.CName, err = krb5x.ParsePrincipalName(f[3]); err != nil {
 		return nil, err
 	}
 	tr, err := asn1der.Sequence(f[4], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
@@ -418,7 +333,7 @@ func parseEncTicketPart(b []byte) (*encTicketPart, error) {
 type apReq struct {
 	Options       uint32
 	TicketDER     []byte
-	Ticket        ticket
+	Ticket        krb5x.Ticket
 	Authenticator krb5x.EncryptedData
 }
 
@@ -452,7 +367,7 @@ func parseAPReq(b []byte) (*apReq, error) {
 	if a.Options, err = krb5x.ParseFlags(f[2]); err != nil {
 		return nil, err
 	}
-	if a.Ticket, err = parseTicket(f[3]); err != nil {
+	if a.Ticket, err = krb5x.ParseTicket(f[3]); err != nil {
 		return nil, err
 	}
 	if a.Authenticator, err = krb5x.ParseEncryptedData(f[4]); err != nil {
@@ -473,7 +388,7 @@ type checksum struct {
 // authenticator is a decrypted Authenticator.
 type authenticator struct {
 	CRealm   string
-	CName    principalName
+	CName    types.PrincipalName
 	Cksum    *checksum
 	CUsec    int32
 	CTime    uint32
@@ -499,7 +414,7 @@ func parseAuthenticator(b []byte) (*authenticator, error) {
 	if a.CRealm, err = asn1der.GeneralString(f[1]); err != nil {
 		return nil, err
 	}
-	if a.CName, err = parsePrincipalName(f[2]); err != nil {
+	if a.CName, err = krb5x.ParsePrincipalName(f[2]); err != nil {
 		return nil, err
 	}
 	if f[3] != nil {
@@ -564,24 +479,6 @@ func parseEncTS(b []byte) (uint32, error) {
 // Encoders. Field presence follows MIT's encoder (asn1_k_encode.c):
 // optional times are omitted when 0, kvno when 0.
 
-func appendPrincipalName(b []byte, pn principalName) []byte {
-	var strs []byte
-	for _, s := range pn.Components {
-		strs = asn1der.AppendTLV(strs, asn1der.TagGeneralString, []byte(s))
-	}
-	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, int64(pn.Type))
-	body = asn1der.AppendCtx(body, 1, asn1der.AppendSequence(nil, strs))
-	return asn1der.AppendSequence(b, body)
-}
-
-func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
-	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, int64(k.KeyType))
-	body = asn1der.AppendCtxString(body, 1, asn1der.TagOctetString, k.KeyValue)
-	return asn1der.AppendSequence(b, body)
-}
-
 func appendAddresses(b []byte, addrs []hostAddress) []byte {
 	return appendTypedOctets(b, 0, addrs, func(a hostAddress) (int64, []byte) { return int64(a.Type), a.Addr })
 }
@@ -611,22 +508,13 @@ func appendTypedOctets[T any](b []byte, first int, items []T, fields func(T) (in
 }
 
 // appendTicket encodes a Ticket.
-func appendTicket(b []byte, t ticket) []byte {
-	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, krb5x.PVNO)
-	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
-	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = asn1der.AppendCtx(body, 3, krb5x.AppendEncryptedData(nil, t.EncPart))
-	return asn1der.AppendTLV(b, asn1der.AppTag(krb5x.AppTicket), asn1der.AppendSequence(nil, body))
-}
-
 // marshalEncTicketPart encodes an EncTicketPart as MIT does.
 func marshalEncTicketPart(t *encTicketPart) []byte {
 	var body []byte
 	body = appendCtxFlags(body, 0, t.Flags)
-	body = asn1der.AppendCtx(body, 1, appendEncryptionKey(nil, t.Key))
+	body = asn1der.AppendCtx(body, 1, krb5x.AppendEncryptionKey(nil, t.Key))
 	body = asn1der.AppendCtxString(body, 2, asn1der.TagGeneralString, []byte(t.CRealm))
-	body = asn1der.AppendCtx(body, 3, appendPrincipalName(nil, t.CName))
+	body = asn1der.AppendCtx(body, 3, krb5x.AppendPrincipalName(nil, t.CName))
 	var tr []byte
 	tr = asn1der.AppendCtxInt(tr, 0, int64(t.TrType))
 	tr = asn1der.AppendCtxString(tr, 1, asn1der.TagOctetString, t.TrContents)
@@ -656,7 +544,7 @@ type encKDCRepPart struct {
 	Flags      uint32
 	Times      ticketTimes
 	SRealm     string
-	SName      principalName
+	SName      types.PrincipalName
 	CAddrs     []hostAddress
 	HaveCAddrs bool
 	EncPAData  []paData
@@ -670,7 +558,7 @@ type encKDCRepPart struct {
 // (equal to authtime) and renew-till unless the RENEWABLE flag is set.
 func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 	var body []byte
-	body = asn1der.AppendCtx(body, 0, appendEncryptionKey(nil, p.Key))
+	body = asn1der.AppendCtx(body, 0, krb5x.AppendEncryptionKey(nil, p.Key))
 	var lr []byte
 	lr = asn1der.AppendCtxInt(lr, 0, 0)
 	lr = appendCtxTime(lr, 1, 0)
@@ -689,7 +577,7 @@ func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 		body = appendCtxTime(body, 8, p.Times.RenewTill)
 	}
 	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(p.SRealm))
-	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, p.SName))
+	body = asn1der.AppendCtx(body, 10, krb5x.AppendPrincipalName(nil, p.SName))
 	if p.HaveCAddrs {
 		body = asn1der.AppendCtx(body, 11, appendAddresses(nil, p.CAddrs))
 	}
@@ -700,7 +588,7 @@ func marshalEncKDCRepPart(p *encKDCRepPart) []byte {
 }
 
 // marshalKDCRep encodes an AS-REP (app 11) or TGS-REP (app 13).
-func marshalKDCRep(app int, padata []paData, crealm string, cname principalName, tkt ticket, enc krb5x.EncryptedData) []byte {
+func marshalKDCRep(app int, padata []paData, crealm string, cname types.PrincipalName, tkt krb5x.Ticket, enc krb5x.EncryptedData) []byte {
 	var body []byte
 	body = asn1der.AppendCtxInt(body, 0, krb5x.PVNO)
 	body = asn1der.AppendCtxInt(body, 1, int64(app))
@@ -708,8 +596,8 @@ func marshalKDCRep(app int, padata []paData, crealm string, cname principalName,
 		body = asn1der.AppendCtx(body, 2, appendPADataSeq(nil, padata))
 	}
 	body = asn1der.AppendCtxString(body, 3, asn1der.TagGeneralString, []byte(crealm))
-	body = asn1der.AppendCtx(body, 4, appendPrincipalName(nil, cname))
-	body = asn1der.AppendCtx(body, 5, appendTicket(nil, tkt))
+	body = asn1der.AppendCtx(body, 4, krb5x.AppendPrincipalName(nil, cname))
+	body = asn1der.AppendCtx(body, 5, krb5x.AppendTicket(nil, tkt))
 	body = asn1der.AppendCtx(body, 6, krb5x.AppendEncryptedData(nil, enc))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(app), asn1der.AppendSequence(nil, body))
 }
@@ -720,9 +608,9 @@ type krbError struct {
 	SUsec  int32
 	Code   int32
 	CRealm string
-	CName  *principalName
+	CName  *types.PrincipalName
 	Realm  string
-	SName  principalName
+	SName  types.PrincipalName
 	// Text is the e-text, sent without a trailing NUL as MIT's KDC
 	// sends its status strings; empty means absent.
 	Text  string
@@ -741,10 +629,10 @@ func marshalKRBError(e *krbError) []byte {
 	body = asn1der.AppendCtxInt(body, 6, int64(uint32(e.Code)))
 	if e.CName != nil {
 		body = asn1der.AppendCtxString(body, 7, asn1der.TagGeneralString, []byte(e.CRealm))
-		body = asn1der.AppendCtx(body, 8, appendPrincipalName(nil, *e.CName))
+		body = asn1der.AppendCtx(body, 8, krb5x.AppendPrincipalName(nil, *e.CName))
 	}
 	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(e.Realm))
-	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, e.SName))
+	body = asn1der.AppendCtx(body, 10, krb5x.AppendPrincipalName(nil, e.SName))
 	if e.Text != "" {
 		body = asn1der.AppendCtxString(body, 11, asn1der.TagGeneralString, []byte(e.Text))
 	}

@@ -1,6 +1,8 @@
 package kdc
 
 import (
+	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/krb5prop/krb5prop/internal/princname"
 	"math"
 
 	"github.com/krb5prop/krb5prop/kdb"
@@ -272,11 +274,11 @@ func isAnonymous(components []string, _ string) bool {
 }
 
 // isLocalTGS reports whether name@realm is krbtgt/realm@realm.
-func isLocalTGS(name principalName, realm string) bool {
-	return name.isTGS() && name.Components[1] == realm
+func isLocalTGS(name types.PrincipalName, realm string) bool {
+	return princname.IsTGS(name.NameString) && name.NameString[1] == realm
 }
 
 // isCrossTGS reports whether name@realm is krbtgt/OTHER@realm.
-func isCrossTGS(name principalName, realm string) bool {
-	return name.isTGS() && name.Components[1] != realm
+func isCrossTGS(name types.PrincipalName, realm string) bool {
+	return princname.IsTGS(name.NameString) && name.NameString[1] != realm
 }

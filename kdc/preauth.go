@@ -114,7 +114,7 @@ func pwSalt(rs *requestState, ck *clientKey) []paData {
 	if ck == nil || requiresInfo2(rs.req.Body.ETypes) {
 		return nil
 	}
-	name := kdb.Name{Components: rs.req.Body.CName.Components, Realm: rs.req.Body.Realm}
+	name := kdb.Name{Components: rs.req.Body.CName.NameString, Realm: rs.req.Body.Realm}
 	salt, err := saltOf(name, ck.kd)
 	if err != nil {
 		return nil

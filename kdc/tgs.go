@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/krb5prop/krb5prop/internal/princname"
 	"net"
 
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -38,14 +39,14 @@ func (h *Handler) processTGS(rs *requestState, pkt []byte) ([]byte, error) {
 	}
 	st := &tgsState{rs: rs}
 	if sn := rs.req.Body.SName; sn != nil {
-		st.sname = limitString(sn.unparse(rs.req.Body.Realm))
+		st.sname = limitString(princname.Unparse(sn.NameString, rs.req.Body.Realm))
 	}
 	reply, e := h.tgsExchange(st, pkt)
 	cname := ""
 	var crealm string
-	var client *principalName
+	var client *types.PrincipalName
 	if st.hdr != nil {
-		cname = limitString(st.hdr.CName.unparse(st.hdr.CRealm))
+		cname = limitString(princname.Unparse(st.hdr.CName.NameString, st.hdr.CRealm))
 		crealm, client = st.hdr.CRealm, &st.hdr.CName
 	}
 	if e == nil {
@@ -69,14 +70,14 @@ func (h *Handler) tgsExchange(st *tgsState, pkt []byte) ([]byte, *Error) {
 	}
 	// MIT's get_local_tgt: the TGS of the requested realm.
 	if !isLocalTGS(st.header.Ticket.SName, st.header.Ticket.Realm) || st.header.Ticket.Realm != body.Realm {
-		tgsName := principalName{Components: []string{"krbtgt", body.Realm}}.unparse(body.Realm)
+		tgsName := princname.Unparse([]string{"krbtgt", body.Realm}, body.Realm)
 		if _, err := h.DB.Principal(rs.ctx, tgsName); err != nil {
 			return nil, failWith("GET_LOCAL_TGT", err)
 		}
 	}
 
 	// MIT's search_sprinc, without referrals.
-	server, err := h.DB.Principal(rs.ctx, body.SName.unparse(body.Realm))
+	server, err := h.DB.Principal(rs.ctx, princname.Unparse(body.SName.NameString, body.Realm))
 	if err != nil {
 		status := "LOOKING_UP_SERVER"
 		if body.Options&noReferralOptions == 0 && isCrossTGS(*body.SName, body.Realm) {
@@ -190,7 +191,7 @@ func (h *Handler) tgsExchange(st *tgsState, pkt []byte) ([]byte, *Error) {
 	if err != nil {
 		return nil, failWith("UNKNOWN_REASON", err)
 	}
-	ticketOut := ticket{Realm: body.Realm, SName: tktName,
+	ticketOut := krb5x.Ticket{Realm: body.Realm, SName: tktName,
 		EncPart: krb5x.EncryptedData{EType: encKey.KeyType, KVNO: tktKVNO, Cipher: tktCipher}}
 	if body.Options&(optValidate|optRenew) != 0 {
 		ticketOut.Realm = st.header.Ticket.Realm
@@ -240,7 +241,7 @@ func (h *Handler) processTGSReq(st *tgsState) *Error {
 		return fail(CodePolicy, "")
 	}
 	tk := &ap.Ticket
-	hsName := tk.SName.unparse(tk.Realm)
+	hsName := princname.Unparse(tk.SName.NameString, tk.Realm)
 	hs, err := h.DB.Principal(rs.ctx, hsName)
 	if err != nil {
 		if errors.Is(err, kdb.ErrNotFound) {
@@ -256,7 +257,7 @@ func (h *Handler) processTGSReq(st *tgsState) *Error {
 
 	// MIT issues tickets with the first key of the newest kvno, so for
 	// its own TGS it takes the first key of the ticket's kvno whatever
-	// the enctype; for other servers it matches the enctype. A ticket
+	// the enctype; for other servers it matches the enctype. A krb5x.Ticket
 	// without a kvno is tried with up to three kvnos, newest first.
 	searchType := tk.EncPart.EType
 	if isLocalTGS(tk.SName, tk.Realm) {
@@ -307,7 +308,7 @@ func (h *Handler) processTGSReq(st *tgsState) *Error {
 	if e != nil {
 		return e
 	}
-	if auth.CRealm != hdr.CRealm || !auth.CName.equal(hdr.CName) {
+	if auth.CRealm != hdr.CRealm || !auth.CName.Equal(hdr.CName) {
 		return fail(CodeBadMatch, "")
 	}
 	if hdr.HaveCAddrs && !addressListed(rs.from, hdr.CAddrs) {
@@ -426,11 +427,11 @@ func (h *Handler) decryptSecondTicket(st *tgsState) *Error {
 	if body.Options&stktOptions == 0 || len(body.Tickets) == 0 {
 		return nil
 	}
-	t, err := parseTicket(body.Tickets[0])
+	t, err := krb5x.ParseTicket(body.Tickets[0])
 	if err != nil {
 		return failWith("2ND_TKT_SERVER", err)
 	}
-	srv, err := h.DB.Principal(rs.ctx, t.SName.unparse(t.Realm))
+	srv, err := h.DB.Principal(rs.ctx, princname.Unparse(t.SName.NameString, t.Realm))
 	if err != nil {
 		if errors.Is(err, kdb.ErrNotFound) {
 			return fail(CodeSPrincipalUnknown, "2ND_TKT_SERVER")
@@ -517,7 +518,7 @@ func (h *Handler) validateTGS(st *tgsState, crossRealm bool) *Error {
 	if server.Attributes&kdb.AttrDisallowSvr != 0 && opts&optEncTktInSkey == 0 {
 		return fail(CodeMustUseUser2User, "SERVER NOT ALLOWED")
 	}
-	if server.Attributes&kdb.AttrDisallowTGTBased != 0 && st.header.Ticket.SName.isTGS() {
+	if server.Attributes&kdb.AttrDisallowTGTBased != 0 && princname.IsTGS(st.header.Ticket.SName.NameString) {
 		return fail(CodePolicy, "TGT BASED NOT ALLOWED")
 	}
 	if server.Attributes&kdb.AttrRequiresHWAuth != 0 && hdr.Flags&tktHWAuth == 0 {
@@ -534,20 +535,20 @@ func (h *Handler) validateTGS(st *tgsState, crossRealm bool) *Error {
 		// check_tgs_nontgt: renewing, validating or forwarding a
 		// ticket keeps its server.
 		tk := st.header.Ticket
-		if tk.Realm != body.Realm || !tk.SName.equal(*body.SName) {
+		if tk.Realm != body.Realm || !tk.SName.Equal(*body.SName) {
 			return fail(CodeServerNoMatch, "SERVER DIDN'T MATCH TICKET FOR RENEW/FORWARD/ETC")
 		}
-		if opts&optProxy != 0 && body.SName.isTGS() {
+		if opts&optProxy != 0 && princname.IsTGS(body.SName.NameString) {
 			return fail(CodeBadOption, "CAN'T PROXY TGT")
 		}
 	} else {
 		// check_tgs_tgt: a new ticket needs a TGT of the server's
 		// realm.
 		tk := st.header.Ticket.SName
-		if !tk.isTGS() {
+		if !princname.IsTGS(tk.NameString) {
 			return fail(CodeNotUs, "BAD TGS SERVER NAME")
 		}
-		if tk.Components[1] != body.Realm {
+		if tk.NameString[1] != body.Realm {
 			return fail(CodeNotUs, "BAD TGS SERVER INSTANCE")
 		}
 	}
@@ -562,12 +563,12 @@ func (h *Handler) validateTGS(st *tgsState, crossRealm bool) *Error {
 		if st.stkt == nil {
 			return fail(CodeBadOption, "NO_2ND_TKT")
 		}
-		t, _ := parseTicket(body.Tickets[0])
-		if !isLocalTGS(t.SName, t.Realm) || t.SName.Components[1] != server.Name.Realm {
+		t, _ := krb5x.ParseTicket(body.Tickets[0])
+		if !isLocalTGS(t.SName, t.Realm) || t.SName.NameString[1] != server.Name.Realm {
 			return fail(CodePolicy, "2ND_TKT_NOT_TGS")
 		}
-		srvName := principalName{Components: server.Name.Components}
-		if st.stkt.CRealm != server.Name.Realm || !srvName.equal(st.stkt.CName) {
+		srvName := types.PrincipalName{NameString: server.Name.Components}
+		if st.stkt.CRealm != server.Name.Realm || !srvName.Equal(st.stkt.CName) {
 			return fail(CodeServerNoMatch, "2ND_TKT_MISMATCH")
 		}
 	}
@@ -583,13 +584,13 @@ func (h *Handler) validateTGS(st *tgsState, crossRealm bool) *Error {
 			return fail(CodeBadOption, "EVIDENCE_TKT_NOT_FORWARDABLE")
 		case opts&(nonTGTOptions|optEncTktInSkey) != 0:
 			return fail(CodeBadOption, "INVALID_S4U2PROXY_OPTIONS")
-		case body.SName.isTGS():
+		case princname.IsTGS(body.SName.NameString):
 			return fail(CodePolicy, "NOT_ALLOWED_TO_DELEGATE")
 		}
 		return fail(CodeTGTRevoked, "S4U2PROXY_NO_HEADER_PAC")
 	}
 
-	if h.RestrictAnonymousToTGT && isAnonymous(hdr.CName.Components, hdr.CRealm) && !isLocalTGS(*body.SName, body.Realm) {
+	if h.RestrictAnonymousToTGT && isAnonymous(hdr.CName.NameString, hdr.CRealm) && !isLocalTGS(*body.SName, body.Realm) {
 		return fail(CodePolicy, "ANONYMOUS NOT ALLOWED")
 	}
 	return nil

@@ -2,6 +2,7 @@ package kdc
 
 import (
 	"bytes"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"net"
 	"strings"
 	"testing"
@@ -22,7 +23,9 @@ func tgsFixture(t *testing.T) (*fixture, *asResult) {
 	return f, tgt
 }
 
-func alice() principalName { return principalName{Type: 1, Components: []string{"alice"}} }
+func alice() types.PrincipalName {
+	return types.PrincipalName{NameType: 1, NameString: []string{"alice"}}
+}
 
 func TestTGSIssue(t *testing.T) {
 	f, tgt := tgsFixture(t)
@@ -386,7 +389,7 @@ func TestTGSOKAsDelegateAndPreauthRequirement(t *testing.T) {
 	q := f.asReq("open")
 	open := decodeASRep(t, f.serve(q.marshal()), passwordKey(t, "open", "open-pw", 18), f.key("krbtgt/"+testRealm, 18))
 	wantError(t, f.serve(f.tgsReq(f.serviceReq("host/deleg"), open.tktDER, open.session(),
-		principalName{Type: 1, Components: []string{"open"}}, tgsOpts{})), CodeGeneric, "NO PREAUTH")
+		types.PrincipalName{NameType: 1, NameString: []string{"open"}}, tgsOpts{})), CodeGeneric, "NO PREAUTH")
 }
 
 func TestTGSUserToUser(t *testing.T) {

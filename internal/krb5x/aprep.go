@@ -152,9 +152,9 @@ func decryptWith(key types.EncryptionKey, usage uint32, etype int32, ct []byte) 
 	return pt, err
 }
 
-// appendEncryptionKey appends EncryptionKey ::= SEQUENCE { keytype [0]
+// AppendEncryptionKey appends EncryptionKey ::= SEQUENCE { keytype [0]
 // Int32, keyvalue [1] OCTET STRING }.
-func appendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
+func AppendEncryptionKey(b []byte, k types.EncryptionKey) []byte {
 	var c []byte
 	c = asn1der.AppendCtxInt(c, 0, int64(k.KeyType))
 	c = asn1der.AppendCtxString(c, 1, asn1der.TagOctetString, k.KeyValue)

@@ -95,12 +95,8 @@ func MarshalTicket(t messages.Ticket) ([]byte, error) {
 	if len(t.EncPart.Cipher) == 0 {
 		return nil, errors.New("ticket: no encrypted part")
 	}
-	var body []byte
-	body = asn1der.AppendCtxInt(body, 0, PVNO)
-	body = asn1der.AppendCtxString(body, 1, asn1der.TagGeneralString, []byte(t.Realm))
-	body = asn1der.AppendCtx(body, 2, appendPrincipalName(nil, t.SName))
-	body = asn1der.AppendCtx(body, 3, AppendEncryptedData(nil, EncryptedData{EType: t.EncPart.EType, KVNO: uint32(t.EncPart.KVNO), Cipher: t.EncPart.Cipher}))
-	return asn1der.AppendTLV(nil, asn1der.AppTag(AppTicket), asn1der.AppendTLV(nil, asn1der.TagSequence, body)), nil
+	return AppendTicket(nil, Ticket{Realm: t.Realm, SName: t.SName,
+		EncPart: EncryptedData{EType: t.EncPart.EType, KVNO: uint32(t.EncPart.KVNO), Cipher: t.EncPart.Cipher}}), nil
 }
 
 // MakeAPReq builds the AP-REQ kprop sends through krb5_sendauth (spec
@@ -115,7 +111,7 @@ func MakeAPReq(ticket []byte, sessionKey types.EncryptionKey, crealm string, cna
 }
 
 func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, crealm string, cname types.PrincipalName, now time.Time, seq uint32) ([]byte, time.Time, int, error) {
-	if _, err := parseTicket(ticket); err != nil {
+	if _, err := ParseTicket(ticket); err != nil {
 		return nil, time.Time{}, 0, fmt.Errorf("ap-req: ticket: %w", wireError(err))
 	}
 	ctime := time.Unix(now.Unix(), 0).UTC()
@@ -123,7 +119,7 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	var auth []byte
 	auth = asn1der.AppendCtxInt(auth, 0, PVNO)
 	auth = asn1der.AppendCtxString(auth, 1, asn1der.TagGeneralString, []byte(crealm))
-	auth = asn1der.AppendCtx(auth, 2, appendPrincipalName(nil, cname))
+	auth = asn1der.AppendCtx(auth, 2, AppendPrincipalName(nil, cname))
 	auth = asn1der.AppendCtxInt(auth, 4, int64(cusec))
 	auth = asn1der.AppendCtx(auth, 5, appendKerberosTime(nil, ctime))
 	if seq != 0 {
@@ -145,40 +141,6 @@ func makeAPReq(random io.Reader, ticket []byte, sessionKey types.EncryptionKey, 
 	req = asn1der.AppendCtx(req, 3, ticket)
 	req = asn1der.AppendCtx(req, 4, AppendEncryptedData(nil, EncryptedData{EType: sessionKey.KeyType, Cipher: ct}))
 	return asn1der.AppendTLV(nil, asn1der.AppTag(AppAPReq), asn1der.AppendTLV(nil, asn1der.TagSequence, req)), ctime, cusec, nil
-}
-
-// ticket is the clear part of a Ticket.
-type ticket struct {
-	realm   string
-	sname   types.PrincipalName
-	encPart EncryptedData
-}
-
-// parseTicket decodes a Ticket TLV filling b (a wrong tkt-vno is
-// KRB5KDC_ERR_BAD_PVNO, as MIT's krb5_version field).
-func parseTicket(b []byte) (ticket, error) {
-	var t ticket
-	e, err := asn1der.Only(b, asn1der.AppTag(AppTicket))
-	if err != nil {
-		return t, err
-	}
-	f, err := asn1der.Sequence(e.Content, asn1der.Tags(0, 1, 2, 3), asn1der.Tags(0, 1, 2, 3))
-	if err != nil {
-		return t, err
-	}
-	if v, err := asn1der.Int(f[0]); err != nil {
-		return t, err
-	} else if v != PVNO {
-		return t, newError(CodeBadPVNO, nil)
-	}
-	if t.realm, err = asn1der.GeneralString(f[1]); err != nil {
-		return t, err
-	}
-	if t.sname, err = parsePrincipalName(f[2]); err != nil {
-		return t, err
-	}
-	t.encPart, err = ParseEncryptedData(f[3])
-	return t, err
 }
 
 // ReadAPReq verifies an AP-REQ as MIT's krb5_rd_req does for kpropd
@@ -248,7 +210,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 		return nil, err
 	}
 	info.MutualRequired = info.APOptions&APOptionMutualRequired != 0
-	tkt, err := parseTicket(f[3])
+	tkt, err := ParseTicket(f[3])
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +218,15 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	if err != nil {
 		return nil, err
 	}
-	info.TicketServer, info.TicketRealm = tkt.sname, tkt.realm
-	info.TicketKVNO, info.TicketEnctype = tkt.encPart.KVNO, tkt.encPart.EType
+	info.TicketServer, info.TicketRealm = tkt.SName, tkt.Realm
+	info.TicketKVNO, info.TicketEnctype = tkt.EncPart.KVNO, tkt.EncPart.EType
 
 	// The service key and the ticket (rd_req_dec.c try_one_princ).
-	svcKey, err := lookup(append([]string(nil), tkt.sname.NameString...), tkt.realm, tkt.encPart.KVNO, tkt.encPart.EType)
+	svcKey, err := lookup(append([]string(nil), tkt.SName.NameString...), tkt.Realm, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if err != nil {
 		return nil, lookupError(err)
 	}
-	encTicket, err := decryptWith(svcKey, keyUsageTicket, tkt.encPart.EType, tkt.encPart.Cipher)
+	encTicket, err := decryptWith(svcKey, keyUsageTicket, tkt.EncPart.EType, tkt.EncPart.Cipher)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +243,7 @@ func readAPReq(der []byte, lookup func(sname []string, realm string, kvno uint32
 	if err != nil {
 		return nil, err
 	}
-	if !sameName(crealm, cname, info.ClientRealm, info.Client) {
+	if crealm != info.ClientRealm || !cname.Equal(info.Client) {
 		return nil, newError(CodeBadMatch, nil)
 	}
 	if c, err := NewCipher(info.SessionKey, keyUsageAuthenticator); err == nil && len(auth.Cipher) >= c.macLen {
@@ -351,7 +313,7 @@ func parseEncTicketPart(b []byte, info *APReqInfo) error {
 	if info.ClientRealm, err = asn1der.GeneralString(f[2]); err != nil {
 		return err
 	}
-	if info.Client, err = parsePrincipalName(f[3]); err != nil {
+	if info.Client, err = ParsePrincipalName(f[3]); err != nil {
 		return err
 	}
 	tr, err := asn1der.Sequence(f[4], asn1der.Tags(0, 1), asn1der.Tags(0, 1))
@@ -420,7 +382,7 @@ func parseAuthenticator(b []byte, info *APReqInfo) (string, types.PrincipalName,
 	if err != nil {
 		return "", cname, err
 	}
-	if cname, err = parsePrincipalName(f[2]); err != nil {
+	if cname, err = ParsePrincipalName(f[2]); err != nil {
 		return "", cname, err
 	}
 	if f[3] != nil {

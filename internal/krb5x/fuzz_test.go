@@ -211,7 +211,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 		return pt
 	}
-	tkt, err := parseTicket(func() []byte {
+	tkt, err := ParseTicket(func() []byte {
 		req, _ := asn1der.TopLevel(s.cp.c2s[2], AppAPReq)
 		f, _ := asn1der.Sequence(req.Content, 0x1f, 0)
 		return f[3]
@@ -219,7 +219,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := s.lookup(tkt.sname.NameString, tkt.realm, tkt.encPart.KVNO, tkt.encPart.EType)
+	svc, err := s.lookup(tkt.SName.NameString, tkt.Realm, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	smallPlain := plain(s.key, keyUsageKRBPriv, cipherOf(t, small, AppKRBPriv, 3))
 	seeds := map[string][][]byte{
 		"FuzzDecryptedParts": {
-			plain(svc, keyUsageTicket, tkt.encPart.Cipher),
+			plain(svc, keyUsageTicket, tkt.EncPart.Cipher),
 			plain(s.key, keyUsageAuthenticator, cipherOf(t, s.cp.c2s[2], AppAPReq, 4)),
 			encAPRep,
 			smallPlain,

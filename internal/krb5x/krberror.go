@@ -216,10 +216,10 @@ func MakeError(e *Error, now time.Time) ([]byte, error) {
 	body = asn1der.AppendCtx(body, 6, appendUint(nil, uint32(e.Code)))
 	if e.CName != nil {
 		body = asn1der.AppendCtxString(body, 7, asn1der.TagGeneralString, []byte(e.CRealm))
-		body = asn1der.AppendCtx(body, 8, appendPrincipalName(nil, *e.CName))
+		body = asn1der.AppendCtx(body, 8, AppendPrincipalName(nil, *e.CName))
 	}
 	body = asn1der.AppendCtxString(body, 9, asn1der.TagGeneralString, []byte(e.Realm))
-	body = asn1der.AppendCtx(body, 10, appendPrincipalName(nil, e.SName))
+	body = asn1der.AppendCtx(body, 10, AppendPrincipalName(nil, e.SName))
 	if e.Text != "" {
 		text := append([]byte(e.Text), 0)
 		body = asn1der.AppendCtxString(body, 11, asn1der.TagGeneralString, text)
@@ -292,7 +292,7 @@ func readError(der []byte) (*Error, error) {
 		}
 	}
 	if f[8] != nil {
-		pn, err := parsePrincipalName(f[8])
+		pn, err := ParsePrincipalName(f[8])
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +303,7 @@ func readError(der []byte) (*Error, error) {
 	if out.Realm, err = asn1der.GeneralString(f[9]); err != nil {
 		return nil, err
 	}
-	if out.SName, err = parsePrincipalName(f[10]); err != nil {
+	if out.SName, err = ParsePrincipalName(f[10]); err != nil {
 		return nil, err
 	}
 	if f[11] != nil {

@@ -63,3 +63,9 @@ func quotedLen(s string) int {
 	}
 	return l
 }
+
+// IsTGS reports whether a name's components are a ticket-granting
+// service's, krbtgt/REALM (krb5_is_tgs_principal).
+func IsTGS(components []string) bool {
+	return len(components) == 2 && components[0] == "krbtgt"
+}
