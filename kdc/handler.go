@@ -357,17 +357,23 @@ func (h *Handler) errorReply(rs *requestState, e *Error, crealm string, cname *t
 	})
 }
 
-// addrString formats the client address as MIT's logs do (inet_ntop).
-func addrString(a net.Addr) string {
-	var ip net.IP
+// addrIP is the IP address of a client's transport address, nil for
+// another kind of address.
+func addrIP(a net.Addr) net.IP {
 	switch v := a.(type) {
 	case *net.UDPAddr:
-		ip = v.IP
+		return v.IP
 	case *net.TCPAddr:
-		ip = v.IP
+		return v.IP
 	case *net.IPAddr:
-		ip = v.IP
+		return v.IP
 	}
+	return nil
+}
+
+// addrString formats the client address as MIT's logs do (inet_ntop).
+func addrString(a net.Addr) string {
+	ip := addrIP(a)
 	if ip == nil {
 		return "<unknown>"
 	}

@@ -400,16 +400,7 @@ func checksumMatches(c *checksum, key types.EncryptionKey, usage uint32, data []
 // addressListed is krb5_address_search of the client's address in the
 // ticket's addresses.
 func addressListed(from net.Addr, addrs []hostAddress) bool {
-	var ip net.IP
-	switch v := from.(type) {
-	case *net.UDPAddr:
-		ip = v.IP
-	case *net.TCPAddr:
-		ip = v.IP
-	case *net.IPAddr:
-		ip = v.IP
-	}
-	a := krb5x.AddressOf(ip)
+	a := krb5x.AddressOf(addrIP(from))
 	for _, t := range addrs {
 		if t.Type == a.Type && bytes.Equal(t.Addr, a.Addr) {
 			return true

@@ -22,15 +22,6 @@ import (
 
 const fixtureRealm = "FIXTURE.TEST"
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestFixtureDumpsRoundTrip loads each dump MIT 1.20 wrote, in every
 // format, with our kdb5util, dumps it again in the same format and in the
 // default one, and compares with what MIT's own kdb5_util writes after
@@ -47,7 +38,7 @@ func TestFixtureDumpsRoundTrip(t *testing.T) {
 			mit := mittest.NewRealm(t, fixtureRealm)
 			// MIT's dump fails without the master key, so both get the
 			// fixture's stash.
-			stash := readFile(t, "testdata/mit-basic.stash")
+			stash := mittest.ReadFile(t, "testdata/mit-basic.stash")
 			os.WriteFile(mit.Stash, stash, 0o600)
 			os.WriteFile(ours.Stash, stash, 0o600)
 			ours.MustRun(t, bin, "load", src)
@@ -57,7 +48,7 @@ func TestFixtureDumpsRoundTrip(t *testing.T) {
 			if c.flag != "" {
 				args = append(args, c.flag)
 			}
-			if got := ours.MustRun(t, bin, args...); got != string(readFile(t, src)) {
+			if got := ours.MustRun(t, bin, args...); got != string(mittest.ReadFile(t, src)) {
 				t.Errorf("our %s re-dump differs from the file", c.flag)
 			}
 			// Default format: what MIT makes of the older formats.
@@ -106,8 +97,8 @@ func TestOurDumpLoadsInMIT(t *testing.T) {
 	mit.ExtraEnv = []string{"TZ=UTC"}
 	mit.MustRun(t, "kdb5_util", "-P", "master-pw", "create", "-s")
 	mit.MustRun(t, "kdb5_util", "load", file)
-	if got := mit.MustRun(t, "kdb5_util", "dump"); got != string(readFile(t, file)) {
-		t.Fatalf("MIT's re-dump differs from ours:\nMIT:\n%s\nours:\n%s", got, readFile(t, file))
+	if got := mit.MustRun(t, "kdb5_util", "dump"); got != string(mittest.ReadFile(t, file)) {
+		t.Fatalf("MIT's re-dump differs from ours:\nMIT:\n%s\nours:\n%s", got, mittest.ReadFile(t, file))
 	}
 	names := strings.Fields(ours.MustRun(t, kadmin, "-q", "listprincs"))
 	names = names[len(strings.Fields("Authenticating as principal root/admin@"+fixtureRealm+" with password.")):]
@@ -288,7 +279,7 @@ func TestLoadKilledAtRandomPoints(t *testing.T) {
 func TestLoadBadInput(t *testing.T) {
 	bin := mittest.GoBinary(t, "./cmd/kdb5util")
 	r := mittest.NewRealm(t, fixtureRealm)
-	good := readFile(t, "testdata/mit-basic.dump.r111")
+	good := mittest.ReadFile(t, "testdata/mit-basic.dump.r111")
 	r.MustRun(t, bin, "load", mustAbs(t, "testdata/mit-basic.dump.r111"))
 	lines := strings.SplitAfter(string(good), "\n")
 	// Line 3 of the fixture is alice's record (header is line 1, K/M line 2).

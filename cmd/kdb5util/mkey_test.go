@@ -127,7 +127,7 @@ func TestMasterKeyRolloverMatchesMIT(t *testing.T) {
 	for _, st := range steps {
 		st.run()
 		ours := readDump(t, []byte(r.MustRun(t, bin, "dump")))
-		mit := readDump(t, readFile(t, "testdata/rollover/"+st.fixture))
+		mit := readDump(t, mittest.ReadFile(t, "testdata/rollover/"+st.fixture))
 		compareShapes(t, st.fixture, ours, mit)
 		for name, princs := range map[string]map[string]*kdb.Principal{"ours": ours, "MIT": mit} {
 			mkeys := openKeys(t, princs, st.pw, st.etype)
@@ -141,9 +141,9 @@ func TestMasterKeyRolloverMatchesMIT(t *testing.T) {
 	// dump -mkey_convert with the key from another realm's stash becomes
 	// master key 3; the database itself is not changed.
 	other := r.Path("other-stash")
-	os.WriteFile(other, readFile(t, "testdata/rollover/other-stash"), 0o600)
+	os.WriteFile(other, mittest.ReadFile(t, "testdata/rollover/other-stash"), 0o600)
 	ours := readDump(t, []byte(r.MustRun(t, bin, "dump", "-mkey_convert", "-new_mkey_file", other, "-")))
-	mit := readDump(t, readFile(t, "testdata/rollover/dump.4-mkey_convert"))
+	mit := readDump(t, mittest.ReadFile(t, "testdata/rollover/dump.4-mkey_convert"))
 	compareShapes(t, "dump.4-mkey_convert", ours, mit)
 	for name, princs := range map[string]map[string]*kdb.Principal{"ours": ours, "MIT": mit} {
 		mkeys := openKeys(t, princs, "other-mkey-pw", 18)

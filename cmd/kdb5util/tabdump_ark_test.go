@@ -15,16 +15,16 @@ func TestTabdumpCommand(t *testing.T) {
 	bin := mittest.GoBinary(t, "./cmd/kdb5util")
 	r := mittest.NewRealm(t, fixtureRealm)
 	r.ExtraEnv = []string{"TZ=UTC"}
-	os.WriteFile(r.Stash, readFile(t, "testdata/mit-basic.stash"), 0o600)
+	os.WriteFile(r.Stash, mittest.ReadFile(t, "testdata/mit-basic.stash"), 0o600)
 	r.MustRun(t, bin, "load", mustAbs(t, "testdata/mit-basic.dump.r111"))
 	for _, table := range []string{"keydata", "keyinfo", "princ_flags", "princ_lockout", "princ_meta", "princ_stringattrs", "princ_tktpolicy"} {
 		out := r.Path(table + ".tsv")
 		r.MustRun(t, bin, "tabdump", "-o", out, table)
-		if got, want := readFile(t, out), readFile(t, "testdata/mit-basic.tabdump."+table+".tsv"); string(got) != string(want) {
+		if got, want := mittest.ReadFile(t, out), mittest.ReadFile(t, "testdata/mit-basic.tabdump."+table+".tsv"); string(got) != string(want) {
 			t.Errorf("tabdump %s differs from MIT's:\n%s\nMIT:\n%s", table, got, want)
 		}
 	}
-	if got := r.MustRun(t, bin, "tabdump", "-n", "-c", "princ_flags"); got != string(readFile(t, "testdata/mit-basic.tabdump.princ_flags.numeric.csv")) {
+	if got := r.MustRun(t, bin, "tabdump", "-n", "-c", "princ_flags"); got != string(mittest.ReadFile(t, "testdata/mit-basic.tabdump.princ_flags.numeric.csv")) {
 		t.Errorf("tabdump -n -c princ_flags differs from MIT's")
 	}
 	if _, stderr, code := r.Run(t, bin, "tabdump", "nosuchtable"); code != 1 || !strings.HasPrefix(stderr, "Usage:") {

@@ -114,7 +114,7 @@ func newPrimary(t *testing.T, enctype string) *primary {
 	kdc := p.Start(t, "krb5kdc", "-n")
 	kdc.WaitPort(t, "tcp", p.KDCAddr(), startTimeout)
 	p.MustRun(t, "kdb5_util", "dump", p.Path("primary.dump"))
-	p.dump = readFile(t, p.Path("primary.dump"))
+	p.dump = mittest.ReadFile(t, p.Path("primary.dump"))
 	return p
 }
 
@@ -153,7 +153,7 @@ func (p *primary) kprop(t *testing.T, impl tools, dump, port string, extra ...st
 func (p *primary) sessionEnctypes(t *testing.T) map[string]int {
 	t.Helper()
 	seen := map[string]int{}
-	for _, line := range strings.Split(string(readFile(t, p.LogFile)), "\n") {
+	for _, line := range strings.Split(string(mittest.ReadFile(t, p.LogFile)), "\n") {
 		if !strings.Contains(line, "ISSUE:") || !strings.HasSuffix(line, "for host/"+p.host+"@"+testRealm) {
 			continue
 		}
@@ -218,7 +218,7 @@ func (r *replicaHost) dumpDatabase(t *testing.T) []byte {
 	t.Helper()
 	out := r.Path("redump")
 	r.MustRun(t, r.impl.kdb5util, "dump", out)
-	return readFile(t, out)
+	return mittest.ReadFile(t, out)
 }
 
 // waitOutput waits until the process has written want to its standard
@@ -258,15 +258,6 @@ func withoutHints(s string) string {
 		}
 	}
 	return strings.Join(keep, "")
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func writeFile(t *testing.T, path string, data []byte) {

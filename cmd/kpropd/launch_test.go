@@ -30,7 +30,7 @@ func (p *primary) propagate(t *testing.T, impl tools, r *replicaHost, port strin
 	if exit != 0 || stdout != "Database propagation to "+p.host+": SUCCEEDED\n" {
 		t.Fatalf("%s kprop: exit %d\nstdout:\n%s\nstderr:\n%s", impl.name, exit, stdout, stderr)
 	}
-	if got := readFile(t, r.file); !bytes.Equal(got, p.dump) {
+	if got := mittest.ReadFile(t, r.file); !bytes.Equal(got, p.dump) {
 		t.Errorf("the replica received %d bytes, not the %d-byte dump", len(got), len(p.dump))
 	}
 	if got := r.dumpDatabase(t); !bytes.Equal(got, p.dump) {
@@ -145,7 +145,7 @@ func TestInetd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shipped []string
-	for _, l := range lines(string(readFile(t, filepath.Join(root, "inetd", "inetd.conf")))) {
+	for _, l := range lines(string(mittest.ReadFile(t, filepath.Join(root, "inetd", "inetd.conf")))) {
 		if l != "" && !strings.HasPrefix(l, "#") {
 			shipped = strings.Fields(l)
 		}
@@ -219,7 +219,7 @@ func TestXinetd(t *testing.T) {
 	}
 	var conf []string
 	sawServer := false
-	for _, l := range lines(string(readFile(t, filepath.Join(root, "inetd", "xinetd.d", "kpropd")))) {
+	for _, l := range lines(string(mittest.ReadFile(t, filepath.Join(root, "inetd", "xinetd.d", "kpropd")))) {
 		f := strings.Fields(l)
 		switch {
 		case len(f) >= 3 && f[0] == "server":
@@ -365,7 +365,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 	dir := t.TempDir()
 	var copies []string
 	for _, u := range units {
-		text := string(readFile(t, u))
+		text := string(mittest.ReadFile(t, u))
 		for _, exec := range mittest.UnitValues(t, u, "ExecStart") {
 			installed := strings.Fields(exec)[0]
 			if programs[installed] == "" {

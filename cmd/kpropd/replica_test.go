@@ -126,7 +126,7 @@ func (f *replicaFixture) change(t *testing.T, queries ...string) {
 		f.p.MustRun(t, "kadmin.local", "-q", q)
 	}
 	f.p.MustRun(t, "kdb5_util", "dump", f.p.Path("primary.dump"))
-	f.p.dump = readFile(t, f.p.Path("primary.dump"))
+	f.p.dump = mittest.ReadFile(t, f.p.Path("primary.dump"))
 }
 
 // propagate sends the primary's dump and checks kprop's success.
@@ -267,7 +267,7 @@ func TestReplicaFollowsTheRealm(t *testing.T) {
 		t.Errorf("after three loads: %+v", st)
 	}
 	var h replica.Header
-	json.Unmarshal(readFile(t, filepath.Join(f.ctl, "last-header")), &h)
+	json.Unmarshal(mittest.ReadFile(t, filepath.Join(f.ctl, "last-header")), &h)
 	if h.Seq != 3 || h.PrevSeq != 2 || h.Reinit || h.UUID != f.status(t).UUID {
 		t.Errorf("last header %+v", h)
 	}
@@ -316,7 +316,7 @@ func TestReplicaNothingLost(t *testing.T) {
 	f.setMode(t, "ok")
 	f.inStep(t)
 	var h replica.Header
-	json.Unmarshal(readFile(t, filepath.Join(f.ctl, "last-header")), &h)
+	json.Unmarshal(mittest.ReadFile(t, filepath.Join(f.ctl, "last-header")), &h)
 	if h.Seq != 2 || h.PrevSeq != 1 {
 		t.Errorf("the recovering delivery has header %+v, want seq 2 after 1", h)
 	}
@@ -369,7 +369,7 @@ func TestReplicaRequestReinit(t *testing.T) {
 		t.Errorf("calls %q, want %q", f.calls(), want)
 	}
 	var h replica.Header
-	json.Unmarshal(readFile(t, filepath.Join(f.ctl, "last-header")), &h)
+	json.Unmarshal(mittest.ReadFile(t, filepath.Join(f.ctl, "last-header")), &h)
 	if !h.Reinit || h.Seq != 2 || h.PrevSeq != 1 {
 		t.Errorf("reinit header %+v", h)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/krb5prop/krb5prop/internal/mittest"
 )
 
 // sessionEnctypes are the enctypes MIT 1.20 issues session keys in by
@@ -93,10 +95,10 @@ func propagateAndCheck(t *testing.T, p *primary, r *replicaHost, kprop tools, si
 	if want := fmt.Sprintf("authenticated client: host/%s@%s (etype == %s)", p.host, testRealm, p.enctype); !strings.Contains(log, want) {
 		t.Errorf("kpropd log lacks %q:\n%s", want, log)
 	}
-	if got := readFile(t, lastProp); !bytes.Equal(got, []byte{0}) {
+	if got := mittest.ReadFile(t, lastProp); !bytes.Equal(got, []byte{0}) {
 		t.Errorf("%s holds %q, want one NUL byte", lastProp, got)
 	}
-	if got := readFile(t, r.file); !bytes.Equal(got, readFile(t, dump)) {
+	if got := mittest.ReadFile(t, r.file); !bytes.Equal(got, mittest.ReadFile(t, dump)) {
 		t.Fatalf("the replica received %d bytes that differ from the %d sent", len(got), size)
 	}
 	if p.loadable(size) {

@@ -18,8 +18,8 @@ func TestNewRealmFiles(t *testing.T) {
 	if _, err := os.Stat(r.ACLFile); err != nil {
 		t.Errorf("ACL file not created: %v", err)
 	}
-	krb5 := readFile(t, r.KRB5Config)
-	kdc := readFile(t, r.KDCProfile)
+	krb5 := string(ReadFile(t, r.KRB5Config))
+	kdc := string(ReadFile(t, r.KDCProfile))
 	addr := "127.0.0.1:" + strconv.Itoa(r.KDCPort)
 	for _, want := range []string{
 		"[libdefaults]\n\tdefault_realm = FILES.TEST\n",
@@ -68,8 +68,8 @@ func TestNewRealmOptions(t *testing.T) {
 	if r.DBName != db {
 		t.Errorf("DBName = %s, want the overridden %s", r.DBName, db)
 	}
-	kdc := readFile(t, r.KDCProfile)
-	krb5 := readFile(t, r.KRB5Config)
+	kdc := string(ReadFile(t, r.KDCProfile))
+	krb5 := string(ReadFile(t, r.KRB5Config))
 	for _, want := range []string{"127.0.0.1:" + strconv.Itoa(port), "\t\tmax_life = 1h 0m 0s\n", "[dbmodules]\n\tdb_module_dir = /nonexistent\n", "# extra kdc\n"} {
 		if !strings.Contains(kdc, want) {
 			t.Errorf("kdc.conf lacks %q:\n%s", want, kdc)
@@ -132,13 +132,4 @@ func TestNewRealmDistinctPorts(t *testing.T) {
 		// within one call) but so unlikely that it points to a bug.
 		t.Errorf("two realms got the same KDC port %d", a.KDCPort)
 	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -329,3 +329,14 @@ func commandLine(tool string, args []string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// ReadFile returns the contents of path, failing the test if it cannot be
+// read.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
