@@ -3,6 +3,7 @@ package mittest
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -126,6 +127,28 @@ func TestStopEscalatesToKill(t *testing.T) {
 	}
 }
 
+// TestStopWaitsForTheGroup: a child that outlives the program (a
+// superserver's per-connection daemon finishing its work on SIGTERM) is
+// waited for before Stop returns, so the test's files are not removed
+// under it.
+func TestStopWaitsForTheGroup(t *testing.T) {
+	r := NewRealm(t, "GROUP.TEST")
+	done := filepath.Join(r.Dir, "child-done")
+	ready := filepath.Join(r.Dir, "child-ready")
+	child := "trap 'sleep 0.5; touch " + done + "; exit 0' TERM; touch " + ready + "; while :; do sleep 0.1; done"
+	p := r.Start(t, "sh", "-c", "sh -c \""+child+"\" & exec sleep 30")
+	for i := 0; !fileExists(ready); i++ {
+		if i == 500 {
+			t.Fatal("the child did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.Stop()
+	if !fileExists(done) {
+		t.Error("Stop returned before the child in the program's group had finished")
+	}
+}
+
 func TestProcessWait(t *testing.T) {
 	r := NewRealm(t, "WAIT.TEST")
 	p := r.Start(t, "sh", "-c", "exit 7")
@@ -168,4 +191,9 @@ func waitGone(t *testing.T, pid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Errorf("process %d survived the timeout kill", pid)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
